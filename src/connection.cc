@@ -1,0 +1,395 @@
+#include "connection.h"
+
+#include <openssl/bio.h>
+#include <openssl/ssl.h>
+
+#include <cstring>
+
+#include "core_module.h"
+#include "log.h"
+#include "tls.h"
+#include "worker.h"
+
+namespace gannet {
+
+namespace {
+
+// A BIO that reads TLS records straight from the connection's raw buffer
+// and writes them straight into its output queue: no extra copies, and no
+// memory held by the BIO between reads.
+BIO_METHOD* connection_bio() {
+  static BIO_METHOD* method = [] {
+    BIO_METHOD* m = BIO_meth_new(BIO_TYPE_SOURCE_SINK, "gannet connection");
+    BIO_meth_set_create(m, [](BIO* b) { BIO_set_init(b, 1); return 1; });
+    BIO_meth_set_read(m, [](BIO* b, char* out, int len) {
+      BIO_clear_retry_flags(b);
+      int n = static_cast<Connection*>(BIO_get_data(b))->bio_read(out, len);
+      if (n == 0) { BIO_set_retry_read(b); return -1; }
+      return n;
+    });
+    BIO_meth_set_write(m, [](BIO* b, const char* data, int len) {
+      BIO_clear_retry_flags(b);
+      static_cast<Connection*>(BIO_get_data(b))->bio_write(data, len);
+      return len;
+    });
+    BIO_meth_set_ctrl(m, [](BIO*, int cmd, long, void*) -> long { return cmd == BIO_CTRL_FLUSH ? 1 : 0; });
+    return m;
+  }();
+  return method;
+}
+
+std::string sockaddr_text(const sockaddr_storage& ss) {
+  char host[INET6_ADDRSTRLEN] = "?";
+  int port = 0;
+  if (ss.ss_family == AF_INET) {
+    auto* a = reinterpret_cast<const sockaddr_in*>(&ss);
+    uv_ip4_name(a, host, sizeof host);
+    port = ntohs(a->sin_port);
+    return std::string(host) + ":" + std::to_string(port);
+  }
+  auto* a = reinterpret_cast<const sockaddr_in6*>(&ss);
+  uv_ip6_name(a, host, sizeof host);
+  port = ntohs(a->sin6_port);
+  return "[" + std::string(host) + "]:" + std::to_string(port);
+}
+
+}  // namespace
+
+Connection::Connection(Worker& w, const ServerConf& srv, bool implicit_tls)
+    : worker_(w), srv_(srv), reader_(srv.protocol->line_end, srv.protocol->max_line), implicit_tls_(implicit_tls) {}
+
+Connection::~Connection() {
+  session_.reset();
+  if (ssl_) SSL_free(ssl_);
+  worker_.buffers().give(in_);
+  worker_.buffers().give(raw_);
+}
+
+void Connection::start(uv_stream_t* listener) {
+  uv_tcp_init(worker_.loop(), &tcp_);
+  uv_timer_init(worker_.loop(), &timer_);
+  tcp_.data = timer_.data = this;
+  handles_open_ = 2;
+  worker_.add(this);
+  started_ms_ = uv_now(worker_.loop());
+  if (uv_accept(listener, reinterpret_cast<uv_stream_t*>(&tcp_)) != 0) {
+    abort("accept failed");
+    return;
+  }
+  uv_tcp_nodelay(&tcp_, 1);
+  sockaddr_storage ss{};
+  int len = sizeof ss;
+  if (uv_tcp_getpeername(&tcp_, reinterpret_cast<sockaddr*>(&ss), &len) == 0) peer_ = sockaddr_text(ss);
+  session_ = srv_.protocol->make_session(*this);
+  if (implicit_tls_) {
+    if (!start_tls()) abort("no tls");
+  } else {
+    started_ = true;
+    session_->on_start();
+  }
+  update_reading();
+  arm_timer();
+  flush();
+}
+
+// --- input ---
+
+void Connection::on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
+  auto* c = static_cast<Connection*>(h->data);
+  Buffer& b = c->ssl_ ? c->raw_ : c->in_;
+  if (!b.data) {
+    size_t want = c->ssl_ ? 0 : c->srv_.protocol->max_line + 2;
+    b = c->worker_.buffers().take(want);
+  }
+  b.compact();
+  *buf = uv_buf_init(b.space(), static_cast<unsigned>(b.space_left()));
+}
+
+void Connection::on_read(uv_stream_t* s, ssize_t n, const uv_buf_t*) {
+  auto* c = static_cast<Connection*>(s->data);
+  if (n > 0) {
+    c->received(n);
+    return;
+  }
+  if (n == 0) return;  // EAGAIN
+  c->release_idle_buffers();
+  if (n == UV_EOF) c->close("client closed");
+  else c->abort(n == UV_ENOBUFS ? "input overflow" : uv_strerror(static_cast<int>(n)));
+}
+
+void Connection::received(ssize_t n) {
+  bytes_in_ += n;
+  (ssl_ ? raw_ : in_).end += n;
+  process_input();
+  arm_timer();
+}
+
+int Connection::bio_read(char* out, int len) {
+  size_t n = std::min<size_t>(len, raw_.end - raw_.start);
+  if (n) memcpy(out, raw_.data + raw_.start, n);
+  raw_.consume(n);
+  return static_cast<int>(n);
+}
+
+void Connection::bio_write(const char* data, int len) { wire_out_.append(data, len); }
+
+// Advances the handshake, then decrypts into in_ while it has room.
+void Connection::tls_input() {
+  if (handshaking_) {
+    int r = SSL_do_handshake(ssl_);
+    if (r != 1) {
+      int err = SSL_get_error(ssl_, r);
+      if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) {
+        GLOG(Level::info, "TLS handshake with %s failed: %s", peer_.c_str(), tls_error_text().c_str());
+        abort("tls handshake failed");
+      }
+      return;
+    }
+    handshaking_ = false;
+    if (!early_out_.empty()) {
+      std::string early;
+      early.swap(early_out_);
+      bytes_out_ -= early.size();
+      write(early);
+    }
+    if (!started_) {
+      started_ = true;
+      session_->on_start();
+    }
+  }
+  while (!closing_) {
+    if (!in_.data) in_ = worker_.buffers().take(srv_.protocol->max_line + 2);
+    in_.compact();
+    if (in_.space_left() == 0) return;
+    int r = SSL_read(ssl_, in_.space(), static_cast<int>(std::min<size_t>(in_.space_left(), INT32_MAX)));
+    if (r > 0) {
+      in_.end += r;
+      continue;
+    }
+    int err = SSL_get_error(ssl_, r);
+    if (err == SSL_ERROR_WANT_READ) return;
+    if (err == SSL_ERROR_ZERO_RETURN) close("client closed");
+    else abort("tls error");
+    return;
+  }
+}
+
+void Connection::process_input() {
+  if (processing_) return;  // a session callback re-entered: the loop below goes on
+  processing_ = true;
+  for (;;) {
+    if (ssl_ && !closing_) tls_input();
+    if (closing_ || paused_ || in_.empty()) break;
+    size_t before = in_.end - in_.start;
+    while (!closing_ && !paused_ && !in_.empty()) {
+      if (bytes_left_ > 0) {
+        size_t n = std::min<uint64_t>(bytes_left_, in_.end - in_.start);
+        std::string_view chunk(in_.data + in_.start, n);
+        bytes_left_ -= n;
+        in_.consume(n);
+        session_->on_bytes(chunk, bytes_left_ == 0);
+        continue;
+      }
+      std::string_view line;
+      size_t used = 0;
+      auto r = reader_.next(in_.content(), line, used);
+      in_.consume(used);
+      if (r == LineReader::Result::line) session_->on_line(line);
+      else if (r == LineReader::Result::too_long) session_->on_line_too_long();
+      else break;
+    }
+    // Stop unless TLS may have more plaintext now that in_ has room.
+    if (!ssl_ || (in_.end - in_.start) == before) break;
+  }
+  processing_ = false;
+  release_idle_buffers();
+  flush();
+  update_reading();
+}
+
+void Connection::release_idle_buffers() {
+  if (in_.empty() && in_.data) worker_.buffers().give(in_);
+  if (raw_.empty() && raw_.data) worker_.buffers().give(raw_);
+}
+
+void Connection::read_bytes(uint64_t n) { bytes_left_ = n; }
+
+void Connection::pause() {
+  paused_ = true;
+  update_reading();
+}
+
+void Connection::resume() {
+  if (!paused_) return;
+  paused_ = false;
+  if (!processing_) process_input();
+}
+
+void Connection::update_reading() {
+  if (closed_) return;
+  bool want = !closing_ && (handshaking_ || (!paused_ && pending_output() < *srv_.conf<MailSrvConf>(mail_module).max_output));
+  if (want == reading_) return;
+  reading_ = want;
+  auto* s = reinterpret_cast<uv_stream_t*>(&tcp_);
+  if (want) uv_read_start(s, on_alloc, on_read);
+  else uv_read_stop(s);
+}
+
+// --- TLS ---
+
+bool Connection::can_start_tls() const { return srv_.tls && !ssl_; }
+
+bool Connection::start_tls() {
+  if (!can_start_tls()) return false;
+  ssl_ = srv_.tls->new_server_ssl();
+  if (!ssl_) return false;
+  BIO* bio = BIO_new(connection_bio());
+  BIO_set_data(bio, this);
+  SSL_set_bio(ssl_, bio, bio);
+  // CVE-2011-0411: whatever followed the STARTTLS command in plaintext is
+  // the attacker's, not the client's: drop it.
+  in_.start = in_.end = 0;
+  reader_.reset();
+  bytes_left_ = 0;
+  handshaking_ = true;
+  return true;
+}
+
+// --- output ---
+
+void Connection::write(std::string_view data) {
+  if (closed_) return;
+  bytes_out_ += data.size();
+  if (ssl_) {
+    if (handshaking_) {  // said before the handshake ends: sent once it has
+      early_out_.append(data);
+      return;
+    }
+    while (!data.empty()) {
+      int n = SSL_write(ssl_, data.data(), static_cast<int>(std::min<size_t>(data.size(), 1 << 30)));
+      if (n <= 0) {
+        abort("tls write error");
+        return;
+      }
+      data.remove_prefix(n);
+    }
+  } else {
+    wire_out_.append(data);
+  }
+  if (!processing_) flush();
+}
+
+void Connection::flush() {
+  if (closed_ || !inflight_.empty() || wire_out_.empty()) return;
+  uv_buf_t buf = uv_buf_init(wire_out_.data(), static_cast<unsigned>(wire_out_.size()));
+  int n = uv_try_write(reinterpret_cast<uv_stream_t*>(&tcp_), &buf, 1);
+  if (n == static_cast<int>(wire_out_.size())) {
+    std::string().swap(wire_out_);
+    if (closing_) finish_close();
+    return;
+  }
+  if (n < 0 && n != UV_EAGAIN) {
+    abort("write error");
+    return;
+  }
+  if (n > 0) wire_out_.erase(0, n);
+  inflight_.swap(wire_out_);
+  buf = uv_buf_init(inflight_.data(), static_cast<unsigned>(inflight_.size()));
+  write_req_.data = this;
+  uv_write(&write_req_, reinterpret_cast<uv_stream_t*>(&tcp_), &buf, 1, on_written);
+  update_reading();
+}
+
+void Connection::on_written(uv_write_t* req, int status) {
+  auto* c = static_cast<Connection*>(req->data);
+  std::string().swap(c->inflight_);
+  if (c->closed_) return;
+  if (status < 0) {
+    c->abort("write error");
+    return;
+  }
+  c->flush();
+  if (c->closed_) return;
+  if (c->closing_ && c->pending_output() == 0) c->finish_close();
+  else c->update_reading();
+}
+
+// --- timers and closing ---
+
+void Connection::arm_timer() {
+  if (closed_) return;
+  auto& mc = srv_.conf<MailSrvConf>(mail_module);
+  bool mid_command = handshaking_ || bytes_left_ > 0 || !in_.empty() || closing_;
+  uv_timer_start(&timer_, on_timer, mid_command ? *mc.command_timeout : *mc.timeout, 0);
+}
+
+void Connection::on_timer(uv_timer_t* t) {
+  auto* c = static_cast<Connection*>(t->data);
+  if (c->closing_) {
+    c->abort("close timed out");
+    return;
+  }
+  if (c->started_ && c->session_->on_timeout()) {
+    c->arm_timer();
+    return;
+  }
+  c->close("timeout");
+}
+
+void Connection::drain() {
+  if (!started_ || handshaking_) close("shutdown");
+  else session_->on_drain();
+}
+
+void Connection::close(std::string_view result) {
+  if (closing_) return;
+  closing_ = true;
+  result_ = result;
+  update_reading();
+  if (ssl_ && !handshaking_) SSL_shutdown(ssl_);  // queues close_notify
+  arm_timer();
+  flush();
+  if (!closed_ && pending_output() == 0) finish_close();
+}
+
+void Connection::finish_close() {
+  if (closed_) return;
+  shutdown_req_.data = this;
+  if (uv_shutdown(&shutdown_req_, reinterpret_cast<uv_stream_t*>(&tcp_), on_shutdown) != 0) abort(result_);
+}
+
+void Connection::on_shutdown(uv_shutdown_t* req, int) {
+  auto* c = static_cast<Connection*>(req->data);
+  c->abort(c->result_);
+}
+
+void Connection::abort(std::string_view result) {
+  if (closed_) return;
+  if (!closing_ || result_ == "ok") result_ = result;
+  closing_ = closed_ = true;
+  log_session();
+  uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), on_closed);
+  uv_close(reinterpret_cast<uv_handle_t*>(&timer_), on_closed);
+}
+
+void Connection::on_closed(uv_handle_t* h) {
+  auto* c = static_cast<Connection*>(h->data);
+  if (--c->handles_open_ > 0) return;
+  c->worker_.remove(c);
+  delete c;
+}
+
+void Connection::log_session() {
+  if (!srv_.session_log) return;
+  char line[512];
+  uint64_t ms = uv_now(worker_.loop()) - started_ms_;
+  int n = snprintf(line, sizeof line, "client=%s protocol=%.*s tls=%s user=%s in=%llu out=%llu duration=%llu.%03llu result=%s\n",
+                   peer_.c_str(), static_cast<int>(srv_.protocol->name.size()), srv_.protocol->name.data(),
+                   ssl_ ? "yes" : "no", user_.empty() ? "-" : user_.c_str(),
+                   static_cast<unsigned long long>(bytes_in_), static_cast<unsigned long long>(bytes_out_),
+                   static_cast<unsigned long long>(ms / 1000), static_cast<unsigned long long>(ms % 1000),
+                   result_.c_str());
+  srv_.session_log->write(timestamp() + " " + std::string(line, std::min<size_t>(n, sizeof line - 1)));
+}
+
+}  // namespace gannet

@@ -1,0 +1,116 @@
+// One client connection: socket, buffers, line reader, write queue, TLS and
+// timeouts. Knows nothing of protocols: it feeds its Session lines or bytes.
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "buffer.h"
+#include "line_reader.h"
+#include "module.h"
+
+typedef struct ssl_st SSL;
+
+namespace gannet {
+
+class Worker;
+struct ServerConf;
+struct ListenAddr;
+
+class Connection {
+ public:
+  Connection(Worker& w, const ServerConf& srv, bool implicit_tls);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Takes the accepted socket and starts the session (or the handshake).
+  void start(uv_stream_t* listener);
+
+  // --- for sessions ---
+  void write(std::string_view data);
+  // The next n bytes go to Session::on_bytes instead of on_line.
+  void read_bytes(uint64_t n);
+  // Stops handing input to the session until resume().
+  void pause();
+  void resume();
+  // Begins TLS on this plaintext connection (STARTTLS). Bytes the client
+  // sent after the command are discarded, never read as commands.
+  bool start_tls();
+  bool can_start_tls() const;
+  bool is_tls() const { return ssl_ != nullptr; }
+  // Sends what is queued, then closes. result goes to the session log.
+  void close(std::string_view result = "ok");
+  void abort(std::string_view result);  // closes now, dropping queued output
+  void set_user(std::string_view u) { user_ = u; }
+
+  const std::string& peer() const { return peer_; }
+  const ServerConf& server() const { return srv_; }
+  Worker& worker() const { return worker_; }
+  size_t pending_output() const { return wire_out_.size() + inflight_.size(); }
+  bool closing() const { return closing_; }
+
+  // The worker asks every session to wrap up (graceful shutdown).
+  void drain();
+  // Intrusive list of the worker's connections.
+  Connection* prev = nullptr;
+  Connection* next = nullptr;
+
+  // Internal, for the custom BIO of the TLS layer.
+  int bio_read(char* out, int len);
+  void bio_write(const char* data, int len);
+
+ private:
+  static void on_alloc(uv_handle_t*, size_t, uv_buf_t*);
+  static void on_read(uv_stream_t*, ssize_t, const uv_buf_t*);
+  static void on_written(uv_write_t*, int);
+  static void on_shutdown(uv_shutdown_t*, int);
+  static void on_timer(uv_timer_t*);
+  static void on_closed(uv_handle_t*);
+
+  void received(ssize_t n);
+  void tls_input();
+  void process_input();
+  void flush();
+  void update_reading();
+  void arm_timer();
+  void finish_close();
+  void release_idle_buffers();
+  void log_session();
+
+  Worker& worker_;
+  const ServerConf& srv_;
+  uv_tcp_t tcp_{};
+  uv_timer_t timer_{};
+  uv_write_t write_req_{};
+  uv_shutdown_t shutdown_req_{};
+  std::unique_ptr<Session> session_;
+  LineReader reader_;
+  Buffer in_;       // plaintext input
+  Buffer raw_;      // TLS records not yet decrypted
+  std::string wire_out_;   // bytes for the socket, not yet handed to libuv
+  std::string inflight_;   // bytes libuv is writing
+  std::string early_out_;  // plaintext written during a handshake
+  SSL* ssl_ = nullptr;
+  uint64_t bytes_left_ = 0;  // of a read_bytes run
+  uint64_t bytes_in_ = 0, bytes_out_ = 0;
+  uint64_t started_ms_ = 0;
+  std::string peer_;
+  std::string user_;
+  std::string result_ = "ok";
+  bool implicit_tls_;
+  bool handshaking_ = false;
+  bool started_ = false;
+  bool paused_ = false;
+  bool reading_ = false;
+  bool processing_ = false;
+  bool closing_ = false;
+  bool closed_ = false;
+  int handles_open_ = 0;
+};
+
+}  // namespace gannet

@@ -1,0 +1,49 @@
+// The core's own modules: main-context settings, events, and the mail/server
+// blocks with their listeners and TLS. They hold no protocol logic.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cycle.h"
+#include "module.h"
+
+namespace gannet {
+
+struct CoreConf : ModuleConf {
+  std::optional<int64_t> worker_processes;  // 0 = auto
+  std::optional<std::string> user;
+  std::optional<std::string> pid;
+  std::optional<std::string> error_log;
+  std::optional<Level> error_level;
+  std::optional<uint64_t> worker_shutdown_timeout;  // ms
+  // resolved by init_main_conf
+  int uid = -1, gid = -1;
+};
+
+struct EventsConf : ModuleConf {
+  std::optional<int64_t> worker_connections;
+  bool seen = false;  // the events block appeared
+};
+
+struct MailSrvConf : ModuleConf {
+  std::optional<std::string> protocol;
+  std::optional<std::vector<std::string>> ssl_certificate;
+  std::optional<std::vector<std::string>> ssl_certificate_key;
+  std::optional<std::vector<std::string>> ssl_protocols;
+  std::optional<std::string> ssl_ciphers;
+  std::optional<bool> ssl_session_tickets;
+  std::optional<uint64_t> ssl_session_timeout;  // ms
+  std::optional<std::string> server_name;
+  std::optional<uint64_t> timeout;           // idle, waiting for a command
+  std::optional<uint64_t> command_timeout;   // a command or payload in progress
+  std::optional<uint64_t> max_output;        // stop reading above this much pending output
+  std::optional<std::string> session_log;
+};
+
+extern Module core_module;
+extern Module events_module;
+extern Module mail_module;
+
+}  // namespace gannet

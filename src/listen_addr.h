@@ -1,0 +1,14 @@
+// Parsing "listen" addresses: 127.0.0.1:25, [::1]:25, *:25, 25.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "cycle.h"
+
+namespace gannet {
+
+// Fills addr/len/text from an address argument; false on a bad one.
+bool parse_listen_addr(std::string_view arg, ListenAddr& out);
+
+}  // namespace gannet

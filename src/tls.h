@@ -1,0 +1,41 @@
+// TLS contexts built from ssl_* directives. Several certificate pairs (RSA,
+// ECDSA) may be configured; each handshake picks one by SNI and key type.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+typedef struct ssl_ctx_st SSL_CTX;
+typedef struct ssl_st SSL;
+
+namespace gannet {
+
+struct TlsSettings {
+  std::vector<std::string> certificates;  // PEM chain files
+  std::vector<std::string> keys;          // matching PEM keys
+  std::vector<std::string> protocols;     // TLSv1.2, TLSv1.3
+  std::string ciphers;                    // TLS 1.2 cipher list
+  bool session_tickets = true;
+  uint64_t session_timeout_ms = 300'000;
+};
+
+class TlsContext {
+ public:
+  // Reads every file now, so a bad certificate is a config error.
+  static std::shared_ptr<TlsContext> create(const TlsSettings&, std::string& err);
+  ~TlsContext();
+  SSL* new_server_ssl() const;  // nullptr on allocation failure
+  SSL_CTX* ctx() const { return ctx_; }
+  struct Pair;
+  static int select_certificate(const void* client_hello);  // BoringSSL's early callback
+
+ private:
+  SSL_CTX* ctx_ = nullptr;
+  std::vector<std::unique_ptr<Pair>> pairs_;
+};
+
+// The OpenSSL error queue as text, then cleared.
+std::string tls_error_text();
+
+}  // namespace gannet
