@@ -71,12 +71,17 @@ void Worker::on_connection(uv_stream_t* s, int status) {
 }
 
 void Worker::accept(Listener& l) {
+  if (connections_ >= max_connections_) {
+    // Take it off the queue and close it at once: no session, no greeting.
+    GLOG(Level::alert, "%zu worker_connections are not enough", max_connections_);
+    auto* t = new uv_tcp_t;
+    uv_tcp_init(&loop_, t);
+    uv_accept(reinterpret_cast<uv_stream_t*>(&l.tcp), reinterpret_cast<uv_stream_t*>(t));
+    uv_close(reinterpret_cast<uv_handle_t*>(t), [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
+    return;
+  }
   auto* c = new Connection(*this, *cycle_.servers[l.addr->server], l.addr->ssl);
   c->start(reinterpret_cast<uv_stream_t*>(&l.tcp));  // the connection owns itself from here
-  if (connections_ > max_connections_) {
-    GLOG(Level::alert, "%zu worker_connections are not enough", max_connections_);
-    c->abort("worker_connections exceeded");
-  }
 }
 
 void Worker::add(Connection* c) {

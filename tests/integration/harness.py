@@ -173,6 +173,4 @@ class GannetTest(unittest.TestCase):
 
 
 def main():
-    import warnings
-    warnings.simplefilter("ignore", ResourceWarning)  # sockets are closed by the GC
-    unittest.main(verbosity=2)
+    unittest.main(verbosity=2, warnings="ignore")  # unclosed test sockets are the GC's to close
