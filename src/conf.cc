@@ -1,13 +1,13 @@
 // The config file reader: an nginx-style lexer and a table-driven dispatcher.
 #include "conf.h"
 
+#include <fcntl.h>
 #include <glob.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "cycle.h"
 
@@ -64,6 +64,10 @@ std::optional<uint64_t> parse_msec(std::string_view v) {
 }
 
 // --- lexer ---
+
+// Not strchr: it would match the terminating NUL, and a NUL in the text
+// would then end every word before its first byte, forever.
+static bool is_separator(char c) { return std::string_view(" \t\r\n;{}").find(c) != std::string_view::npos; }
 
 // Splits one file into statements. Knows quotes, escapes and comments.
 struct ConfParser::Lexer {
@@ -137,13 +141,13 @@ struct ConfParser::Lexer {
         if (w.size() > kMaxWord) throw ConfError("too long parameter", file, line);
       }
       // nginx requires a separator after a closing quote.
-      if (pos < text.size() && !strchr(" \t\r\n;{}", text[pos]))
+      if (pos < text.size() && !is_separator(text[pos]))
         throw ConfError(std::string("unexpected \"") + text[pos] + "\"", file, line);
       return w;
     }
     while (pos < text.size()) {
       char c = text[pos];
-      if (strchr(" \t\r\n;{}", c)) break;
+      if (is_separator(c)) break;
       if (c == '\\' && pos + 1 < text.size()) { pos++; c = text[pos]; if (c == '\n') line++; }
       w.push_back(c);
       pos++;
@@ -166,18 +170,33 @@ void ConfParser::invalid_value(const Stmt& s, std::string_view v) const {
   fail(s, "invalid value \"" + std::string(v) + "\" in \"" + s.name() + "\" directive");
 }
 
+// Plain read(2): an ifstream reads a directory as an empty file, and
+// reading all of /dev/zero before checking the size never ends.
 static std::string read_file(const std::string& path, const std::string& from_file, int from_line) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ConfError("open() \"" + path + "\" failed (" + strerror(errno) + ")", from_file, from_line);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  std::string text = ss.str();
-  if (text.size() > kMaxConfFile) throw ConfError("\"" + path + "\" is too large", from_file, from_line);
-  return text;
+  auto error = [&](const char* call) {
+    return ConfError(std::string(call) + " \"" + path + "\" failed (" + strerror(errno) + ")", from_file, from_line);
+  };
+  struct Fd {
+    int fd;
+    ~Fd() { if (fd >= 0) close(fd); }
+  } f{open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+  if (f.fd < 0) throw error("open()");
+  std::string text;
+  char buf[64 << 10];
+  for (;;) {
+    ssize_t n = read(f.fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw error("read()");
+    if (n == 0) return text;
+    text.append(buf, n);
+    if (text.size() > kMaxConfFile) throw ConfError("\"" + path + "\" is too large", from_file, from_line);
+  }
 }
 
-void ConfParser::parse_file(const std::string& path) {
-  Lexer lx{path, read_file(path, "", 0)};
+void ConfParser::parse_file(const std::string& path) { parse_string(path, read_file(path, "", 0)); }
+
+void ConfParser::parse_string(const std::string& name, std::string text) {
+  Lexer lx{name, std::move(text)};
   parse_statements(lx, CTX_MAIN, nullptr, false);
 }
 
@@ -206,7 +225,10 @@ void ConfParser::include(const Stmt& s, unsigned ctx, ConfVector* srv) {
   if (++include_depth_ > kMaxIncludeDepth) fail(s, "include nesting is too deep");
   std::string pattern = resolve(s.args()[0]);
   glob_t g{};
-  int rc = glob(pattern.c_str(), GLOB_ERR, nullptr, &g);
+  // A directory that does not exist simply matches nothing (as in nginx);
+  // one that cannot be read is an error.
+  auto on_error = [](const char*, int err) -> int { return err != ENOENT && err != ENOTDIR; };
+  int rc = glob(pattern.c_str(), 0, on_error, &g);
   bool has_magic = pattern.find_first_of("*?[") != std::string::npos;
   if (rc == GLOB_NOMATCH && !has_magic) {
     globfree(&g);
@@ -237,7 +259,7 @@ static bool args_ok(unsigned flags, size_t n) {
 
 void ConfParser::dispatch(Lexer& lx, Stmt& s, unsigned ctx, ConfVector* srv, bool has_block) {
   if (s.name() == "include") {
-    if (has_block) fail(s, "directive \"include\" has no opening \"{\"");
+    if (has_block) fail(s, "directive \"include\" is not terminated by \";\"");
     include(s, ctx, srv);
     return;
   }

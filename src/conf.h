@@ -87,6 +87,8 @@ class ConfParser {
 
   // Parses FILE in the main context.
   void parse_file(const std::string& path);
+  // Parses TEXT in the main context; NAME stands for its file in errors.
+  void parse_string(const std::string& name, std::string text);
   // Parses the block that follows a BLOCK directive, in context ctx with
   // the given main/srv conf vectors.
   void parse_block(unsigned ctx, ConfVector* srv);

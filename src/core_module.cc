@@ -6,6 +6,7 @@
 #include <pwd.h>
 
 #include "listen_addr.h"
+#include "store/store_module.h"
 
 namespace gannet {
 
@@ -221,4 +222,11 @@ Module events_module{.name = "events", .directives = events_directives,
 Module mail_module{.name = "mail", .directives = mail_directives,
                    .create_srv_conf = create_mail_conf, .merge_srv_conf = merge_mail_conf};
 
+}  // namespace gannet
+
+namespace gannet {
+std::span<const Module* const> core_modules() {
+  static const Module* const list[] = {&core_module, &events_module, &mail_module, &store_module};
+  return list;
+}
 }  // namespace gannet

@@ -46,4 +46,7 @@ extern Module core_module;
 extern Module events_module;
 extern Module mail_module;
 
+// The modules every cycle starts with, before the compiled-in ones.
+std::span<const Module* const> core_modules();
+
 }  // namespace gannet

@@ -68,15 +68,17 @@ static void finish_server(Cycle& cycle, size_t index, const ConfVector& mail) {
   if (mc.session_log) srv.session_log = cycle.log_file(*mc.session_log);
 }
 
-std::unique_ptr<Cycle> load_cycle(const std::string& conf_file, const std::string& prefix) {
+// Both entry points differ only in where the main file's text comes from.
+template <class Parse>
+static std::unique_ptr<Cycle> build_cycle(const std::string& conf_file, const std::string& prefix, Parse&& parse) {
   auto cycle = std::make_unique<Cycle>();
   cycle->conf_file = conf_file;
   cycle->prefix = prefix;
-  for (const Module* m : {&core_module, &events_module, &mail_module}) cycle->add_module(m);
+  for (const Module* m : core_modules()) cycle->add_module(m);
   for (const Module* m : compiled_modules()) cycle->add_module(m);
 
   ConfParser parser(*cycle);
-  parser.parse_file(conf_file);
+  parse(parser);
 
   for (const Module* m : cycle->modules) {
     if (!m->init_main_conf) continue;
@@ -89,6 +91,14 @@ std::unique_ptr<Cycle> load_cycle(const std::string& conf_file, const std::strin
   auto& core = cycle->main_conf<CoreConf>(core_module);
   cycle->log_file(*core.error_log);
   return cycle;
+}
+
+std::unique_ptr<Cycle> load_cycle(const std::string& conf_file, const std::string& prefix) {
+  return build_cycle(conf_file, prefix, [&](ConfParser& p) { p.parse_file(conf_file); });
+}
+
+std::unique_ptr<Cycle> load_cycle_from_string(const std::string& name, std::string text, const std::string& prefix) {
+  return build_cycle(name, prefix, [&](ConfParser& p) { p.parse_string(name, std::move(text)); });
 }
 
 }  // namespace gannet

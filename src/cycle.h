@@ -59,5 +59,7 @@ struct Cycle {
 
 // Reads, parses, merges and validates FILE. Throws ConfError with FILE:LINE.
 std::unique_ptr<Cycle> load_cycle(const std::string& conf_file, const std::string& prefix);
+// The same from TEXT in memory (tests, fuzzing); NAME stands for its file.
+std::unique_ptr<Cycle> load_cycle_from_string(const std::string& name, std::string text, const std::string& prefix);
 
 }  // namespace gannet

@@ -37,8 +37,8 @@ void version() {
          mdb_version(nullptr, nullptr, nullptr));
   printf("built by " __VERSION__ ", C++ %ld\n", static_cast<long>(__cplusplus));
   printf("modules:");
-  for (const Module* m : {&core_module, &events_module, &mail_module}) printf(" %.*s", static_cast<int>(m->name.size()), m->name.data());
-  for (const Module* m : compiled_modules()) printf(" %.*s", static_cast<int>(m->name.size()), m->name.data());
+  for (auto list : {core_modules(), compiled_modules()})
+    for (const Module* m : list) printf(" %.*s", static_cast<int>(m->name.size()), m->name.data());
   printf("\n");
 }
 

@@ -66,7 +66,7 @@ struct Module {
 };
 
 // Modules compiled in (generated from meson.build's gannet_modules).
-std::span<Module* const> compiled_modules();
+std::span<const Module* const> compiled_modules();
 
 // What a session is: a state machine fed by its connection.
 class Session {

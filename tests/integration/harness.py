@@ -55,6 +55,7 @@ class Gannet:
 
     def __init__(self, conf_text, workers=2, directory=None):
         self.dir = directory or tempfile.mkdtemp(prefix="gannet-test-")
+        os.chmod(self.dir, 0o755)  # workers may run as another user
         self.conf = os.path.join(self.dir, "gannet.conf")
         self.error_log = os.path.join(self.dir, "error.log")
         self.workers = workers

@@ -1,0 +1,65 @@
+#include "records.h"
+
+#include "codec.h"
+
+namespace gannet::store {
+
+const char* special_use_name(SpecialUse s) {
+  static const char* names[] = {"", "\\Sent", "\\Drafts", "\\Trash", "\\Junk", "\\Archive"};
+  return names[static_cast<int>(s)];
+}
+
+std::string encode(const User& u) {
+  return Encoder().u64(u.id).str(u.address).str(u.password_hash).u64(u.quota_bytes).u64(u.quota_messages)
+      .u64(u.enabled).u64(u.used_bytes).u64(u.used_messages).take();
+}
+
+bool decode(std::string_view in, User& u) {
+  Decoder d(in);
+  d.num(u.id) && d.str(u.address) && d.str(u.password_hash) && d.num(u.quota_bytes) && d.num(u.quota_messages) &&
+      d.num(u.enabled) && d.num(u.used_bytes) && d.num(u.used_messages);
+  return d.done();
+}
+
+std::string encode(const Mailbox& m) {
+  return Encoder().u64(m.id).u64(m.user_id).str(m.name).u64(m.uidvalidity).u64(m.uidnext).u64(m.highestmodseq)
+      .u64(m.subscribed).u64(static_cast<uint8_t>(m.special)).u64(m.messages).u64(m.bytes).take();
+}
+
+bool decode(std::string_view in, Mailbox& m) {
+  Decoder d(in);
+  uint8_t special = 0;
+  d.num(m.id) && d.num(m.user_id) && d.str(m.name) && d.num(m.uidvalidity) && d.num(m.uidnext) &&
+      d.num(m.highestmodseq) && d.num(m.subscribed) && d.num(special) && d.num(m.messages) && d.num(m.bytes);
+  if (special > static_cast<uint8_t>(SpecialUse::archive)) return false;
+  m.special = static_cast<SpecialUse>(special);
+  return d.done();
+}
+
+std::string encode(const Message& m) {
+  Encoder e;
+  e.u64(m.uid).u64(m.body_id).u64(m.flags).u64(static_cast<uint64_t>(m.internal_date)).u64(m.size).u64(m.modseq);
+  e.u64(m.keywords.size());
+  for (auto& k : m.keywords) e.str(k);
+  return e.take();
+}
+
+bool decode(std::string_view in, Message& m) {
+  Decoder d(in);
+  uint64_t date = 0, nkw = 0;
+  d.num(m.uid) && d.num(m.body_id) && d.num(m.flags) && d.u64(date) && d.num(m.size) && d.num(m.modseq) && d.u64(nkw);
+  m.internal_date = static_cast<int64_t>(date);
+  m.keywords.clear();
+  for (uint64_t i = 0; d.ok() && i < nkw && i < 1024; i++) d.str(m.keywords.emplace_back());
+  return d.done();
+}
+
+std::string encode(const Body& b) { return Encoder().u64(b.refs).u64(b.size).str(b.meta).take(); }
+
+bool decode(std::string_view in, Body& b) {
+  Decoder d(in);
+  d.num(b.refs) && d.num(b.size) && d.str(b.meta);
+  return d.done();
+}
+
+}  // namespace gannet::store

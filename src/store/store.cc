@@ -1,0 +1,112 @@
+#include "store/store.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "store/group_commit.h"
+
+namespace gannet::store {
+
+std::unique_ptr<Store> Store::open(const std::string& dir, uint64_t map_size, std::string& err) {
+  if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    err = "mkdir() \"" + dir + "\" failed (" + strerror(errno) + ")";
+    return nullptr;
+  }
+  std::unique_ptr<Store> s(new Store);
+  int rc = mdb_env_create(&s->env_);
+  if (rc == 0) rc = mdb_env_set_mapsize(s->env_, map_size);
+  if (rc == 0) rc = mdb_env_set_maxdbs(s->env_, 16);
+  if (rc == 0) rc = mdb_env_set_maxreaders(s->env_, 1024);
+  // NOTLS: readers belong to transactions, not threads (a worker's loop
+  // thread reads while the pool commits).
+  if (rc == 0) rc = mdb_env_open(s->env_, dir.c_str(), MDB_NOTLS, 0600);
+  if (rc != 0) {
+    err = "cannot open the store \"" + dir + "\": " + mdb_strerror(rc);
+    return nullptr;
+  }
+  MDB_txn* txn;
+  if ((rc = mdb_txn_begin(s->env_, nullptr, 0, &txn)) != 0) {
+    err = std::string("cannot open the store: ") + mdb_strerror(rc);
+    return nullptr;
+  }
+  struct { MDB_dbi* dbi; const char* name; unsigned flags; } dbs[] = {
+      {&s->dbs_.meta, "meta", 0},           {&s->dbs_.domains, "domains", 0},
+      {&s->dbs_.users, "users", 0},         {&s->dbs_.user_ids, "user_ids", 0},
+      {&s->dbs_.aliases, "aliases", MDB_DUPSORT},
+      {&s->dbs_.mailboxes, "mailboxes", 0}, {&s->dbs_.mailbox_names, "mailbox_names", 0},
+      {&s->dbs_.messages, "messages", 0},   {&s->dbs_.bodies, "bodies", 0},
+      {&s->dbs_.body_data, "body_data", 0},
+  };
+  for (auto& d : dbs) {
+    if ((rc = mdb_dbi_open(txn, d.name, d.flags | MDB_CREATE, d.dbi)) != 0) {
+      mdb_txn_abort(txn);
+      err = std::string("cannot open the store's \"") + d.name + "\" table: " + mdb_strerror(rc);
+      return nullptr;
+    }
+  }
+  if ((rc = mdb_txn_commit(txn)) != 0) {
+    err = std::string("cannot open the store: ") + mdb_strerror(rc);
+    return nullptr;
+  }
+  return s;
+}
+
+Store::~Store() {
+  group_.reset();
+  if (env_) mdb_env_close(env_);
+}
+
+Status commit_batch(MDB_env* env, const Dbs& dbs, const std::vector<const Store::Op*>& ops, std::vector<Status>& statuses) {
+  statuses.assign(ops.size(), Status::io);
+  MDB_txn* parent;
+  int rc = mdb_txn_begin(env, nullptr, 0, &parent);
+  if (rc != 0) return rc == MDB_MAP_FULL ? Status::map_full : Status::io;
+  for (size_t i = 0; i < ops.size(); i++) {
+    MDB_txn* child;
+    if ((rc = mdb_txn_begin(env, parent, 0, &child)) != 0) {
+      statuses[i] = rc == MDB_MAP_FULL ? Status::map_full : Status::io;
+      continue;
+    }
+    Txn t(child, dbs);
+    statuses[i] = (*ops[i])(t);
+    if (statuses[i] == Status::ok && (rc = mdb_txn_commit(child)) != 0)
+      statuses[i] = rc == MDB_MAP_FULL ? Status::map_full : Status::io;
+    else if (statuses[i] != Status::ok)
+      mdb_txn_abort(child);
+  }
+  rc = mdb_txn_commit(parent);  // the one fsync the whole batch shares
+  if (rc == 0) return Status::ok;
+  Status failed = rc == MDB_MAP_FULL ? Status::map_full : Status::io;
+  for (auto& s : statuses)
+    if (s == Status::ok) s = failed;
+  return failed;
+}
+
+Status Store::write_now(const Op& op) {
+  std::vector<Status> st;
+  Status s = commit_batch(env_, dbs_, {&op}, st);
+  return s == Status::ok ? st[0] : s;
+}
+
+void Store::write(uv_loop_t* loop, Op op, Done done) {
+  if (!group_) group_ = std::make_unique<GroupCommit>(*this, loop);
+  group_->add(std::move(op), std::move(done));
+}
+
+size_t Store::last_batch_size() const { return group_ ? group_->last_batch_size() : 0; }
+
+uint64_t Store::last_commit_id() const {
+  MDB_envinfo info;
+  mdb_env_info(env_, &info);
+  return info.me_last_txnid;
+}
+
+int Store::reader_check() {
+  int dead = 0;
+  mdb_reader_check(env_, &dead);
+  return dead;
+}
+
+}  // namespace gannet::store

@@ -1,0 +1,99 @@
+// A transaction over the store's databases, with the record-level
+// operations every caller needs. Holds no state beyond the LMDB handle.
+#pragma once
+
+#include <lmdb.h>
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "store/records.h"
+
+namespace gannet::store {
+
+enum class Status { ok, not_found, exists, invalid, quota, map_full, io };
+const char* status_text(Status);
+
+struct Dbs {
+  MDB_dbi meta, domains, users, user_ids, aliases, mailboxes, mailbox_names, messages, bodies, body_data;
+};
+
+// Lower-cases and checks "local@domain"; empty on a bad address.
+std::string normalize_address(std::string_view);
+std::string normalize_domain(std::string_view);
+
+class Txn {
+ public:
+  Txn(MDB_env* env, const Dbs& dbs, bool read_only);  // a top-level transaction
+  Txn(MDB_txn* txn, const Dbs& dbs) : txn_(txn), dbs_(dbs), owned_(false) {}  // borrowed
+  ~Txn();
+  Txn(const Txn&) = delete;
+  Txn& operator=(const Txn&) = delete;
+  int commit();  // for an owned write transaction; 0 or an LMDB error
+  bool ok() const { return txn_ != nullptr; }
+
+  // --- reads ---
+  bool has_domain(std::string_view domain);
+  std::vector<std::string> domains();
+  std::optional<User> user(std::string_view address);
+  std::optional<User> user_by_id(uint32_t id);
+  std::vector<User> users(std::string_view domain = {});
+  std::vector<std::string> alias_targets(std::string_view source);
+  std::vector<std::pair<std::string, std::string>> aliases();
+  // The users a recipient reaches: the user, else its aliases (one-to-many,
+  // followed a few levels deep), else the domain's catch-all "@domain".
+  Status resolve(std::string_view rcpt, std::vector<uint32_t>& user_ids);
+  std::optional<Mailbox> mailbox(uint32_t user_id, std::string_view name);
+  std::optional<Mailbox> mailbox_by_id(uint32_t id);
+  std::vector<Mailbox> mailboxes(uint32_t user_id);
+  std::vector<Message> messages(uint32_t mailbox_id, uint32_t from_uid = 1);
+  std::optional<Message> message(uint32_t mailbox_id, uint32_t uid);
+  std::optional<Body> body_info(uint64_t body_id);
+  std::optional<std::string_view> body(uint64_t body_id);  // valid while the txn lives
+
+  // --- writes ---
+  Status add_domain(std::string_view domain);
+  Status del_domain(std::string_view domain);  // refused while users or aliases use it
+  Status add_user(std::string_view address, std::string_view password_hash, User* out = nullptr);
+  Status del_user(std::string_view address);   // with all its mail
+  Status set_password(std::string_view address, std::string_view password_hash);
+  Status set_quota(std::string_view address, uint64_t bytes, uint64_t messages);
+  Status add_alias(std::string_view source, std::string_view target);
+  Status del_alias(std::string_view source, std::string_view target);
+  // INBOX, Sent, Drafts, Trash, Junk: made on first use.
+  Status ensure_default_mailboxes(uint32_t user_id);
+  Status create_mailbox(uint32_t user_id, std::string_view name, SpecialUse special, Mailbox* out = nullptr);
+  Status put_body(std::string_view data, std::string_view meta, uint64_t& body_id);
+  // Adds a body to a mailbox: next UID, new MODSEQ, quota checked.
+  Status append(uint32_t mailbox_id, uint64_t body_id, uint32_t flags, int64_t date, uint32_t* uid = nullptr,
+                const std::vector<std::string>& keywords = {});
+  Status expunge(uint32_t mailbox_id, uint32_t uid);
+  Status copy(uint32_t from_mailbox, uint32_t uid, uint32_t to_mailbox, uint32_t* new_uid = nullptr);
+  Status set_flags(uint32_t mailbox_id, uint32_t uid, uint32_t flags, const std::vector<std::string>& keywords);
+  // Stores one message for several users in one go: one body, one INBOX
+  // entry each.
+  Status deliver(std::string_view message, const std::vector<uint32_t>& user_ids, int64_t date);
+
+  MDB_txn* raw() const { return txn_; }
+  const Dbs& dbs() const { return dbs_; }
+  int last_error() const { return err_; }
+
+ private:
+  std::optional<std::string_view> get(MDB_dbi dbi, std::string_view key);
+  Status put(MDB_dbi dbi, std::string_view key, std::string_view value, unsigned flags = 0);
+  Status del(MDB_dbi dbi, std::string_view key, std::string_view value = {});
+  uint64_t next_id(std::string_view counter);
+  Status save(const User&);
+  Status save(const Mailbox&);
+  Status release_body(uint64_t body_id);
+  Status status_of(int rc);
+
+  MDB_txn* txn_ = nullptr;
+  const Dbs& dbs_;
+  bool owned_ = true;
+  int err_ = 0;
+};
+
+}  // namespace gannet::store

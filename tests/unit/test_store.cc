@@ -1,0 +1,198 @@
+// The store API against a temporary LMDB environment.
+#include <catch2/catch.hpp>
+
+#include "store/check.h"
+#include "store/store.h"
+#include "test_util.h"
+
+using namespace gannet::store;
+
+namespace {
+
+struct StoreRig {
+  TempDir dir;
+  std::unique_ptr<Store> store;
+  uint32_t alice = 0, bob = 0;
+
+  StoreRig() {
+    std::string err;
+    store = Store::open(dir.path + "/data", 64u << 20, err);
+    REQUIRE(store);
+    REQUIRE(store->write_now([&](Txn& t) {
+      User a, b;
+      Status s = t.add_domain("example.test");
+      if (s == Status::ok) s = t.add_user("alice@example.test", "hash", &a);
+      if (s == Status::ok) s = t.add_user("bob@example.test", "hash", &b);
+      alice = a.id;
+      bob = b.id;
+      return s;
+    }) == Status::ok);
+  }
+
+  Status write(const Store::Op& op) { return store->write_now(op); }
+  Mailbox mailbox(uint32_t user, const char* name) {
+    return *store->read([&](Txn& t) { return t.mailbox(user, name); });
+  }
+  std::vector<std::string> problems() {
+    return store->read([](Txn& t) { return check(t); });
+  }
+};
+
+}  // namespace
+
+TEST_CASE("addresses are normalised and checked") {
+  CHECK(normalize_address("Alice@Example.TEST") == "alice@example.test");
+  CHECK(normalize_address("no-at-sign").empty());
+  CHECK(normalize_address("@example.test").empty());
+  CHECK(normalize_address("a b@example.test").empty());
+  CHECK(normalize_address("a@exa_mple.test").empty());
+  CHECK(normalize_address("a@example..test").empty());
+  CHECK(normalize_domain("Mail.Example.Test") == "mail.example.test");
+}
+
+TEST_CASE("users, duplicates and unknown domains") {
+  StoreRig r;
+  CHECK(r.write([](Txn& t) { return t.add_user("ALICE@example.test", "h"); }) == Status::exists);
+  CHECK(r.write([](Txn& t) { return t.add_user("carol@other.test", "h"); }) == Status::not_found);
+  CHECK(r.write([](Txn& t) { return t.add_domain("example.test"); }) == Status::exists);
+  CHECK(r.write([](Txn& t) { return t.del_domain("example.test"); }) == Status::exists);
+  CHECK(r.store->read([](Txn& t) { return t.user("Alice@Example.Test")->address; }) == "alice@example.test");
+}
+
+TEST_CASE("UIDs grow, MODSEQ grows on every change, UIDNEXT stays above every UID") {
+  StoreRig r;
+  uint32_t inbox = 0, uid1 = 0, uid2 = 0, uid3 = 0;
+  REQUIRE(r.write([&](Txn& t) {
+    t.ensure_default_mailboxes(r.alice);
+    inbox = t.mailbox(r.alice, "INBOX")->id;
+    uint64_t body;
+    t.put_body("Subject: one\r\n\r\nhi\r\n", {}, body);
+    t.append(inbox, body, 0, 1000, &uid1);
+    t.put_body("Subject: two\r\n\r\nhi\r\n", {}, body);
+    return t.append(inbox, body, 0, 1000, &uid2);
+  }) == Status::ok);
+  CHECK(uid1 == 1);
+  CHECK(uid2 == 2);
+  Mailbox mb = r.mailbox(r.alice, "INBOX");
+  uint64_t modseq = mb.highestmodseq;
+  REQUIRE(r.write([&](Txn& t) { return t.expunge(inbox, uid2); }) == Status::ok);
+  REQUIRE(r.write([&](Txn& t) {
+    uint64_t body;
+    t.put_body("three", {}, body);
+    return t.append(inbox, body, 0, 1000, &uid3);
+  }) == Status::ok);
+  CHECK(uid3 == 3);  // an expunged UID is never reused
+  mb = r.mailbox(r.alice, "INBOX");
+  CHECK(mb.uidnext == 4);
+  CHECK(mb.highestmodseq > modseq + 1);
+  REQUIRE(r.write([&](Txn& t) { return t.set_flags(inbox, uid1, FLAG_SEEN, {"$Important"}); }) == Status::ok);
+  auto m = r.store->read([&](Txn& t) { return t.message(inbox, uid1); });
+  CHECK(m->flags == FLAG_SEEN);
+  CHECK(m->keywords == std::vector<std::string>{"$Important"});
+  CHECK(m->modseq == r.mailbox(r.alice, "INBOX").highestmodseq);
+  CHECK(r.problems().empty());
+}
+
+TEST_CASE("one body serves every recipient and every copy, and goes with the last reference") {
+  StoreRig r;
+  REQUIRE(r.write([&](Txn& t) { return t.deliver("Subject: hi\r\n\r\nbody\r\n", {r.alice, r.bob}, 1000); }) == Status::ok);
+  Mailbox a = r.mailbox(r.alice, "INBOX"), b = r.mailbox(r.bob, "INBOX"), trash = r.mailbox(r.alice, "Trash");
+  auto msg = r.store->read([&](Txn& t) { return *t.message(a.id, 1); });
+  auto refs = [&] { return r.store->read([&](Txn& t) { auto bi = t.body_info(msg.body_id); return bi ? int(bi->refs) : -1; }); };
+  CHECK(refs() == 2);
+  REQUIRE(r.write([&](Txn& t) { return t.copy(a.id, 1, trash.id); }) == Status::ok);
+  CHECK(refs() == 3);
+  REQUIRE(r.write([&](Txn& t) { return t.expunge(a.id, 1); }) == Status::ok);
+  REQUIRE(r.write([&](Txn& t) { return t.expunge(b.id, 1); }) == Status::ok);
+  CHECK(refs() == 1);
+  CHECK(r.problems().empty());
+  REQUIRE(r.write([&](Txn& t) { return t.expunge(trash.id, 1); }) == Status::ok);
+  CHECK(refs() == -1);
+  CHECK(r.store->read([&](Txn& t) { return t.body(msg.body_id).has_value(); }) == false);
+  CHECK(r.problems().empty());
+}
+
+TEST_CASE("quota is enforced at delivery, and a failed delivery leaves nothing behind") {
+  StoreRig r;
+  REQUIRE(r.write([](Txn& t) { return t.set_quota("alice@example.test", 100, 2); }) == Status::ok);
+  std::string big(200, 'x');
+  CHECK(r.write([&](Txn& t) { return t.deliver(big, {r.alice}, 0); }) == Status::quota);
+  CHECK(r.write([&](Txn& t) { return t.deliver("small", {r.alice}, 0); }) == Status::ok);
+  CHECK(r.write([&](Txn& t) { return t.deliver("small", {r.alice}, 0); }) == Status::ok);
+  CHECK(r.write([&](Txn& t) { return t.deliver("small", {r.alice}, 0); }) == Status::quota);  // message count
+  // One recipient over quota fails the whole transaction: bob got nothing either.
+  CHECK(r.write([&](Txn& t) { return t.deliver("small", {r.bob, r.alice}, 0); }) == Status::quota);
+  CHECK(r.store->read([&](Txn& t) { return t.user("bob@example.test")->used_messages; }) == 0);
+  CHECK(r.problems().empty());
+}
+
+TEST_CASE("aliases: one-to-many, chains, loops and catch-all") {
+  StoreRig r;
+  REQUIRE(r.write([](Txn& t) {
+    t.add_alias("team@example.test", "alice@example.test");
+    t.add_alias("team@example.test", "bob@example.test");
+    t.add_alias("boss@example.test", "team@example.test");
+    t.add_alias("loop1@example.test", "loop2@example.test");
+    t.add_alias("loop2@example.test", "loop1@example.test");
+    return t.add_alias("@example.test", "bob@example.test");
+  }) == Status::ok);
+  auto resolve = [&](const char* a) {
+    std::vector<uint32_t> ids;
+    r.store->read([&](Txn& t) { return t.resolve(a, ids); });
+    std::sort(ids.begin(), ids.end());
+    return ids;
+  };
+  CHECK(resolve("team@example.test") == std::vector<uint32_t>{r.alice, r.bob});
+  CHECK(resolve("Boss@Example.Test") == std::vector<uint32_t>{r.alice, r.bob});
+  CHECK(resolve("alice@example.test") == std::vector<uint32_t>{r.alice});
+  CHECK(resolve("anyone@example.test") == std::vector<uint32_t>{r.bob});  // catch-all
+  CHECK(resolve("loop1@example.test").empty());
+  CHECK(resolve("x@other.test").empty());
+}
+
+TEST_CASE("group commit: concurrent writers share one durable commit") {
+  StoreRig r;
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  int done = 0, ok = 0;
+  // The first write starts a commit at once; the nine queued behind it
+  // while it runs share the next one.
+  for (int i = 0; i < 10; i++) {
+    r.store->write(&loop, [&, i](Txn& t) { return t.deliver("msg " + std::to_string(i), {r.alice}, 0); },
+                   [&](Status s) { done++; ok += s == Status::ok; });
+  }
+  uint64_t before = r.store->last_commit_id();
+  uv_run(&loop, UV_RUN_DEFAULT);
+  CHECK(done == 10);
+  CHECK(ok == 10);
+  CHECK(r.store->last_batch_size() == 9);
+  CHECK(r.store->last_commit_id() - before <= 2);  // 10 messages, at most 2 transactions
+  CHECK(r.mailbox(r.alice, "INBOX").messages == 10);
+  // A failing op in a batch does not undo the others.
+  int statuses[3] = {-1, -1, -1};
+  r.store->write(&loop, [&](Txn& t) { return t.deliver("a", {r.bob}, 0); }, [&](Status s) { statuses[0] = int(s); });
+  r.store->write(&loop, [&](Txn& t) { return t.add_domain("not a domain"); }, [&](Status s) { statuses[1] = int(s); });
+  r.store->write(&loop, [&](Txn& t) { return t.deliver("b", {r.bob}, 0); }, [&](Status s) { statuses[2] = int(s); });
+  uv_run(&loop, UV_RUN_DEFAULT);
+  CHECK(statuses[0] == int(Status::ok));
+  CHECK(statuses[1] == int(Status::invalid));
+  CHECK(statuses[2] == int(Status::ok));
+  CHECK(r.mailbox(r.bob, "INBOX").messages == 2);
+  CHECK(r.problems().empty());
+  uv_loop_close(&loop);
+}
+
+TEST_CASE("a full map is reported, not a crash") {
+  TempDir dir;
+  std::string err;
+  auto s = Store::open(dir.path + "/data", 1u << 20, err);
+  REQUIRE(s);
+  s->write_now([](Txn& t) { t.add_domain("example.test"); return t.add_user("a@example.test", "h"); });
+  uint32_t id = s->read([](Txn& t) { return t.user("a@example.test")->id; });
+  std::string big(300 << 10, 'x');
+  Status last = Status::ok;
+  for (int i = 0; i < 10 && last == Status::ok; i++) last = s->write_now([&](Txn& t) { return t.deliver(big, {id}, 0); });
+  CHECK(last == Status::map_full);
+  CHECK(std::string(status_text(last)).find("store_map_size") != std::string::npos);
+  CHECK(s->read([](Txn& t) { return check(t); }).empty());
+}
