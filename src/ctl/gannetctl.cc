@@ -1,240 +1,54 @@
 // gannetctl -c FILE <noun> <verb> [args]: the admin CLI. It reads the same
 // config as gannet and opens the same store, safely beside a running server
 // (LMDB lets one writer in at a time across processes).
-#include <termios.h>
-#include <unistd.h>
-
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
-#include <iostream>
-#include <span>
-#include <string>
-#include <vector>
 
-#include "cycle.h"
-#include "password.h"
-#include "store/check.h"
+#include "ctl/ctl.h"
 #include "store/store_module.h"
 
 using namespace gannet;
-using store::Status;
+using namespace gannet::ctl;
 
-namespace {
-
-struct Ctl {
-  std::unique_ptr<Cycle> cycle;
-  std::unique_ptr<store::Store> store;
-  std::vector<std::string> args;  // after noun and verb
-  bool password_stdin = false;
-};
+namespace gannet::ctl {
 
 int fail(const std::string& msg) {
   fprintf(stderr, "gannetctl: %s\n", msg.c_str());
   return 1;
 }
 
-// Reports a write's outcome in words an admin can act on.
-int report(Status s, const std::string& what, const std::string& done) {
-  if (s == Status::ok) {
+int report(store::Status s, const std::string& what, const std::string& done) {
+  if (s == store::Status::ok) {
     if (!done.empty()) printf("%s\n", done.c_str());
     return 0;
   }
   return fail(what + ": " + store::status_text(s));
 }
 
-std::string read_password(bool from_stdin) {
-  std::string pw;
-  if (from_stdin || !isatty(0)) {
-    std::getline(std::cin, pw);
-    return pw;
-  }
-  termios old{}, quiet{};
-  tcgetattr(0, &old);
-  quiet = old;
-  quiet.c_lflag &= ~ECHO;
-  fprintf(stderr, "Password: ");
-  tcsetattr(0, TCSANOW, &quiet);
-  std::getline(std::cin, pw);
-  tcsetattr(0, TCSANOW, &old);
-  fprintf(stderr, "\n");
-  return pw;
+bool Ctl::has_option(std::string_view name) const {
+  for (auto& o : options)
+    if (o == name || o.starts_with(std::string(name) + "=")) return true;
+  return false;
 }
 
-// --- domains ---
-
-int domain_add(Ctl& c) {
-  Status s = c.store->write_now([&](store::Txn& t) { return t.add_domain(c.args[0]); });
-  return report(s, "domain " + c.args[0], "domain " + store::normalize_domain(c.args[0]) + " added");
+std::string Ctl::option(std::string_view name, std::string_view def) const {
+  std::string prefix = std::string(name) + "=";
+  for (auto& o : options)
+    if (o.starts_with(prefix)) return o.substr(prefix.size());
+  return std::string(def);
 }
 
-int domain_del(Ctl& c) {
-  Status s = c.store->write_now([&](store::Txn& t) { return t.del_domain(c.args[0]); });
-  if (s == Status::exists) return fail("domain " + c.args[0] + " still has users or aliases");
-  return report(s, "domain " + c.args[0], "domain " + c.args[0] + " deleted");
-}
+}  // namespace gannet::ctl
 
-int domain_list(Ctl& c) {
-  c.store->read([](store::Txn& t) {
-    for (auto& d : t.domains()) printf("%s\n", d.c_str());
-    return 0;
-  });
-  return 0;
-}
+namespace {
 
-// --- users ---
-
-int user_add(Ctl& c) {
-  std::string pw = read_password(c.password_stdin);
-  if (pw.empty()) return fail("empty password");
-  std::string hash = hash_password(pw);
-  Status s = c.store->write_now([&](store::Txn& t) {
-    store::User u;
-    Status st = t.add_user(c.args[0], hash, &u);
-    return st == Status::ok ? t.ensure_default_mailboxes(u.id) : st;
-  });
-  if (s == Status::not_found) return fail("user " + c.args[0] + ": no such domain (gannetctl domain add)");
-  if (s == Status::invalid) return fail("user " + c.args[0] + ": not an address");
-  return report(s, "user " + c.args[0], "user " + store::normalize_address(c.args[0]) + " added");
-}
-
-int user_del(Ctl& c) {
-  Status s = c.store->write_now([&](store::Txn& t) { return t.del_user(c.args[0]); });
-  return report(s, "user " + c.args[0], "user " + c.args[0] + " deleted");
-}
-
-int user_list(Ctl& c) {
-  std::string domain = c.args.empty() ? "" : c.args[0];
-  c.store->read([&](store::Txn& t) {
-    for (auto& u : t.users(domain))
-      printf("%s\t%llu messages\t%llu bytes%s\n", u.address.c_str(), (unsigned long long)u.used_messages,
-             (unsigned long long)u.used_bytes, u.enabled ? "" : "\tdisabled");
-    return 0;
-  });
-  return 0;
-}
-
-int user_passwd(Ctl& c) {
-  std::string pw = read_password(c.password_stdin);
-  if (pw.empty()) return fail("empty password");
-  std::string hash = hash_password(pw);
-  Status s = c.store->write_now([&](store::Txn& t) { return t.set_password(c.args[0], hash); });
-  return report(s, "user " + c.args[0], "password of " + c.args[0] + " changed");
-}
-
-int user_quota(Ctl& c) {
-  if (c.args.size() == 1) {
-    return c.store->read([&](store::Txn& t) {
-      auto u = t.user(c.args[0]);
-      if (!u) return fail("user " + c.args[0] + ": not found");
-      printf("%s\tbytes %llu/%llu\tmessages %llu/%llu\n", u->address.c_str(), (unsigned long long)u->used_bytes,
-             (unsigned long long)u->quota_bytes, (unsigned long long)u->used_messages, (unsigned long long)u->quota_messages);
-      return 0;
-    });
-  }
-  auto bytes = parse_size(c.args[1]);
-  auto msgs = c.args.size() > 2 ? parse_number(c.args[2]) : std::optional<int64_t>(0);
-  if (!bytes || !msgs || *msgs < 0) return fail("quota: expected SIZE [MESSAGES], e.g. 2g 100000 (0 = unlimited)");
-  Status s = c.store->write_now([&](store::Txn& t) { return t.set_quota(c.args[0], *bytes, *msgs); });
-  return report(s, "user " + c.args[0], "quota of " + c.args[0] + " set");
-}
-
-// --- aliases ---
-
-int alias_add(Ctl& c) {
-  Status s = c.store->write_now([&](store::Txn& t) { return t.add_alias(c.args[0], c.args[1]); });
-  if (s == Status::not_found) return fail("alias " + c.args[0] + ": no such domain");
-  if (s == Status::exists) return fail("alias " + c.args[0] + " -> " + c.args[1] + " exists already");
-  return report(s, "alias " + c.args[0], "alias " + c.args[0] + " -> " + c.args[1] + " added");
-}
-
-int alias_del(Ctl& c) {
-  Status s = c.store->write_now([&](store::Txn& t) { return t.del_alias(c.args[0], c.args[1]); });
-  return report(s, "alias " + c.args[0], "alias " + c.args[0] + " -> " + c.args[1] + " deleted");
-}
-
-int alias_list(Ctl& c) {
-  c.store->read([](store::Txn& t) {
-    for (auto& [src, dst] : t.aliases()) printf("%s\t%s\n", src.c_str(), dst.c_str());
-    return 0;
-  });
-  return 0;
-}
-
-// --- mailboxes and the store ---
-
-int mailbox_list(Ctl& c) {
-  return c.store->read([&](store::Txn& t) {
-    auto u = t.user(c.args[0]);
-    if (!u) return fail("user " + c.args[0] + ": not found");
-    for (auto& m : t.mailboxes(u->id))
-      printf("%s\t%u messages\t%llu bytes\tuidvalidity %u\tuidnext %u\t%s\n", m.name.c_str(), m.messages,
-             (unsigned long long)m.bytes, m.uidvalidity, m.uidnext, store::special_use_name(m.special));
-    return 0;
-  });
-}
-
-int store_stats(Ctl& c) {
-  store::Stats st;
-  c.store->read([&](store::Txn& t) { return store::check(t, &st).size(); });
-  MDB_envinfo info;
-  MDB_stat ms;
-  mdb_env_info(c.store->env(), &info);
-  mdb_env_stat(c.store->env(), &ms);
-  printf("domains %zu\nusers %zu\naliases %zu\nmailboxes %zu\nmessages %zu\nbodies %zu\nbody_bytes %llu\n"
-         "map_size %zu\nmap_used %zu\nlast_txn %zu\n",
-         st.domains, st.users, st.aliases, st.mailboxes, st.messages, st.bodies, (unsigned long long)st.body_bytes,
-         info.me_mapsize, (info.me_last_pgno + 1) * ms.ms_psize, info.me_last_txnid);
-  return 0;
-}
-
-int store_check(Ctl& c) {
-  auto problems = c.store->read([](store::Txn& t) { return store::check(t); });
-  for (auto& p : problems) printf("%s\n", p.c_str());
-  if (!problems.empty()) return fail(std::to_string(problems.size()) + " problems found");
-  printf("store is consistent\n");
-  return 0;
-}
-
-int store_backup(Ctl& c) {
-  std::error_code ec;
-  std::filesystem::create_directories(c.args[0], ec);
-  // A consistent hot copy (like mdb_copy -c): a read transaction's snapshot.
-  int rc = mdb_env_copy2(c.store->env(), c.args[0].c_str(), MDB_CP_COMPACT);
-  if (rc != 0) return fail("backup to " + c.args[0] + " failed: " + mdb_strerror(rc));
-  printf("store copied to %s\n", c.args[0].c_str());
-  return 0;
-}
-
-struct Command {
-  const char* noun;
-  const char* verb;
-  size_t min_args, max_args;
-  const char* usage;
-  int (*run)(Ctl&);
-};
-
-const Command commands[] = {
-    {"domain", "add", 1, 1, "domain add DOMAIN", domain_add},
-    {"domain", "del", 1, 1, "domain del DOMAIN", domain_del},
-    {"domain", "list", 0, 0, "domain list", domain_list},
-    {"user", "add", 1, 1, "user add ADDRESS [--password-stdin]", user_add},
-    {"user", "del", 1, 1, "user del ADDRESS", user_del},
-    {"user", "list", 0, 1, "user list [DOMAIN]", user_list},
-    {"user", "passwd", 1, 1, "user passwd ADDRESS [--password-stdin]", user_passwd},
-    {"user", "quota", 1, 3, "user quota ADDRESS [SIZE [MESSAGES]]", user_quota},
-    {"alias", "add", 2, 2, "alias add SOURCE|@DOMAIN TARGET", alias_add},
-    {"alias", "del", 2, 2, "alias del SOURCE TARGET", alias_del},
-    {"alias", "list", 0, 0, "alias list", alias_list},
-    {"mailbox", "list", 1, 1, "mailbox list ADDRESS", mailbox_list},
-    {"store", "stats", 0, 0, "store stats", store_stats},
-    {"store", "check", 0, 0, "store check", store_check},
-    {"store", "backup", 1, 1, "store backup DIR", store_backup},
-};
+// Every command table; a new file of commands adds its table here.
+const std::span<const Command> tables[] = {account_commands()};
 
 int usage() {
   fprintf(stderr, "Usage: gannetctl [-c FILE] [-p PREFIX] <noun> <verb> [args]\n\nCommands:\n");
-  for (auto& c : commands) fprintf(stderr, "  %s\n", c.usage);
+  for (auto table : tables)
+    for (auto& c : table) fprintf(stderr, "  %s\n", c.usage);
   return 1;
 }
 
@@ -248,14 +62,15 @@ int main(int argc, char** argv) {
     std::string a = argv[i];
     if (a == "-c" && i + 1 < argc) conf = argv[++i];
     else if (a == "-p" && i + 1 < argc) prefix = argv[++i];
-    else if (a == "--password-stdin") ctl.password_stdin = true;
     else if (a == "-h" || a == "--help") return usage();
+    else if (a.starts_with("--")) ctl.options.push_back(a);
     else words.push_back(a);
   }
   if (words.size() < 2) return usage();
   const Command* cmd = nullptr;
-  for (auto& c : commands)
-    if (words[0] == c.noun && words[1] == c.verb) cmd = &c;
+  for (auto table : tables)
+    for (auto& c : table)
+      if (words[0] == c.noun && words[1] == c.verb) cmd = &c;
   if (!cmd) return fail("unknown command \"" + words[0] + " " + words[1] + "\" (gannetctl -h lists them)");
   ctl.args.assign(words.begin() + 2, words.end());
   if (ctl.args.size() < cmd->min_args || ctl.args.size() > cmd->max_args) return fail(std::string("usage: gannetctl ") + cmd->usage);

@@ -1,0 +1,38 @@
+// gannetctl's shared pieces: what a command gets, and how it reports.
+#pragma once
+
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "cycle.h"
+#include "store/store.h"
+
+namespace gannet::ctl {
+
+struct Ctl {
+  std::unique_ptr<Cycle> cycle;
+  std::unique_ptr<store::Store> store;
+  std::vector<std::string> args;  // after noun and verb
+  std::vector<std::string> options;  // --name or --name=value, in order
+  bool has_option(std::string_view name) const;
+  std::string option(std::string_view name, std::string_view def) const;  // --name=value
+};
+
+struct Command {
+  const char* noun;
+  const char* verb;
+  size_t min_args, max_args;
+  const char* usage;
+  int (*run)(Ctl&);
+};
+
+// Each file of commands exports its table.
+std::span<const Command> account_commands();  // domain, user, alias, mailbox, store
+
+int fail(const std::string& msg);
+// Prints done, or the failure in words an admin can act on; the exit code.
+int report(store::Status s, const std::string& what, const std::string& done);
+
+}  // namespace gannet::ctl
