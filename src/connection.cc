@@ -149,7 +149,6 @@ void Connection::tls_input() {
     if (!early_out_.empty()) {
       std::string early;
       early.swap(early_out_);
-      bytes_out_ -= early.size();
       write(early);
     }
     if (!started_) {
@@ -259,7 +258,6 @@ bool Connection::start_tls() {
 
 void Connection::write(std::string_view data) {
   if (closed_) return;
-  bytes_out_ += data.size();
   if (ssl_) {
     if (handshaking_) {  // said before the handshake ends: sent once it has
       early_out_.append(data);
@@ -281,6 +279,7 @@ void Connection::write(std::string_view data) {
 
 void Connection::flush() {
   if (closed_ || !inflight_.empty() || wire_out_.empty()) return;
+  bytes_out_ += wire_out_.size();  // on the wire, as bytes_in_: all of it goes now or via inflight_
   uv_buf_t buf = uv_buf_init(wire_out_.data(), static_cast<unsigned>(wire_out_.size()));
   int n = uv_try_write(reinterpret_cast<uv_stream_t*>(&tcp_), &buf, 1);
   if (n == static_cast<int>(wire_out_.size())) {

@@ -97,7 +97,7 @@ class Connection {
   std::string early_out_;  // plaintext written during a handshake
   SSL* ssl_ = nullptr;
   uint64_t bytes_left_ = 0;  // of a read_bytes run
-  uint64_t bytes_in_ = 0, bytes_out_ = 0;
+  uint64_t bytes_in_ = 0, bytes_out_ = 0;  // on the wire (TLS records included)
   uint64_t started_ms_ = 0;
   std::string peer_;
   std::string user_;
