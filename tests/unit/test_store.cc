@@ -1,6 +1,10 @@
 // The store API against a temporary LMDB environment.
 #include <catch2/catch.hpp>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "store/change_feed.h"
 #include "store/check.h"
 #include "store/store.h"
 #include "test_util.h"
@@ -195,4 +199,35 @@ TEST_CASE("a full map is reported, not a crash") {
   CHECK(last == Status::map_full);
   CHECK(std::string(status_text(last)).find("store_map_size") != std::string::npos);
   CHECK(s->read([](Txn& t) { return check(t); }).empty());
+}
+
+TEST_CASE("the change feed sees a commit made by another process") {
+  StoreRig r;
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  {
+    ChangeFeed feed(*r.store, &loop, 5);
+    uint64_t seen = 0;
+    auto token = feed.subscribe([&](uint64_t id) { seen = id; uv_stop(&loop); });
+    uint64_t before = r.store->last_commit_id();
+    pid_t child = fork();
+    if (child == 0) {
+      // Another process, with its own environment, as another worker would be.
+      std::string err;
+      auto other = Store::open(r.dir.path + "/data", 64u << 20, err);
+      uint32_t alice = r.alice;
+      _exit(other && other->write_now([&](Txn& t) { return t.deliver("from the child", {alice}, 0); }) == Status::ok ? 0 : 1);
+    }
+    int status = 0;
+    waitpid(child, &status, 0);
+    REQUIRE(WIFEXITED(status));
+    REQUIRE(WEXITSTATUS(status) == 0);
+    uv_run(&loop, UV_RUN_DEFAULT);  // stopped by the listener
+    CHECK(seen > before);
+    CHECK(r.mailbox(r.alice, "INBOX").messages == 1);
+    feed.unsubscribe(token);
+    CHECK(feed.listeners() == 0);
+  }
+  uv_run(&loop, UV_RUN_DEFAULT);  // lets the feed's timer close
+  CHECK(uv_loop_close(&loop) == 0);
 }
