@@ -30,6 +30,7 @@ struct Command {
 
 // Each file of commands exports its table.
 std::span<const Command> account_commands();  // domain, user, alias, mailbox, store
+std::span<const Command> queue_commands();
 
 int fail(const std::string& msg);
 // Prints done, or the failure in words an admin can act on; the exit code.

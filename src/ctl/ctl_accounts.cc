@@ -154,9 +154,9 @@ int store_stats(Ctl& c) {
   MDB_stat ms;
   mdb_env_info(c.store->env(), &info);
   mdb_env_stat(c.store->env(), &ms);
-  printf("domains %zu\nusers %zu\naliases %zu\nmailboxes %zu\nmessages %zu\nbodies %zu\nbody_bytes %llu\n"
+  printf("domains %zu\nusers %zu\naliases %zu\nmailboxes %zu\nmessages %zu\nqueued %zu\nbodies %zu\nbody_bytes %llu\n"
          "map_size %zu\nmap_used %zu\nlast_txn %zu\n",
-         st.domains, st.users, st.aliases, st.mailboxes, st.messages, st.bodies, (unsigned long long)st.body_bytes,
+         st.domains, st.users, st.aliases, st.mailboxes, st.messages, st.queued, st.bodies, (unsigned long long)st.body_bytes,
          info.me_mapsize, (info.me_last_pgno + 1) * ms.ms_psize, info.me_last_txnid);
   return 0;
 }

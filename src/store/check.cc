@@ -53,6 +53,11 @@ std::vector<std::string> check(Txn& t, Stats* stats) {
     pu.first++;
     pu.second += m.size;
   });
+  for (auto& q : t.queue_list()) {
+    st.queued++;
+    refs[q.body_id]++;
+    if (q.recipients.empty()) bad.push_back("queue entry " + std::to_string(q.id) + " has no recipients");
+  }
   each(t, d.mailboxes, [&](std::string_view, std::string_view v) {
     Mailbox mb;
     if (!decode(v, mb)) { bad.push_back("undecodable mailbox"); return; }
@@ -74,13 +79,13 @@ std::vector<std::string> check(Txn& t, Stats* stats) {
     st.body_bytes += b.size;
     auto it = refs.find(id);
     uint32_t seen = it == refs.end() ? 0 : it->second;
-    if (seen == 0) bad.push_back("body " + std::to_string(id) + " is an orphan");
+    if (seen == 0) bad.push_back("body " + std::to_string(id) + " is an orphan");  // no message, no queue entry
     else if (seen != b.refs) bad.push_back("body " + std::to_string(id) + ": refcount " + std::to_string(b.refs) + ", used " + std::to_string(seen));
     auto data = t.body(id);
     if (!data || data->size() != b.size) bad.push_back("body " + std::to_string(id) + ": data missing or wrong size");
     if (it != refs.end()) refs.erase(it);
   });
-  for (auto& [id, n] : refs) bad.push_back("message points to missing body " + std::to_string(id));
+  for (auto& [id, n] : refs) bad.push_back("a message or queue entry points to missing body " + std::to_string(id));
   if (stats) *stats = st;
   return bad;
 }

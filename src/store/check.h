@@ -9,7 +9,7 @@
 namespace gannet::store {
 
 struct Stats {
-  size_t domains = 0, users = 0, aliases = 0, mailboxes = 0, messages = 0, bodies = 0;
+  size_t domains = 0, users = 0, aliases = 0, mailboxes = 0, messages = 0, bodies = 0, queued = 0;
   uint64_t body_bytes = 0;
 };
 

@@ -62,4 +62,28 @@ bool decode(std::string_view in, Body& b) {
   return d.done();
 }
 
+std::string encode(const QueueEntry& q) {
+  Encoder e;
+  e.u64(q.id).str(q.sender).u64(q.body_id).u64(uint64_t(q.created)).u64(uint64_t(q.next_attempt)).u64(q.attempts)
+      .u64(q.held).u64(uint64_t(q.lease_until)).str(q.last_error).u64(q.recipients.size());
+  for (auto& r : q.recipients) e.str(r.address).u64(r.state).str(r.last_error);
+  return e.take();
+}
+
+bool decode(std::string_view in, QueueEntry& q) {
+  Decoder d(in);
+  uint64_t n = 0;
+  d.num(q.id) && d.str(q.sender) && d.num(q.body_id) && d.num(q.created) && d.num(q.next_attempt) && d.num(q.attempts) &&
+      d.num(q.held) && d.num(q.lease_until) && d.str(q.last_error) && d.u64(n);
+  q.recipients.clear();
+  for (uint64_t i = 0; d.ok() && i < n && i < 100'000; i++) {
+    auto& r = q.recipients.emplace_back();
+    uint8_t state = 0;
+    d.str(r.address) && d.num(state) && d.str(r.last_error);
+    if (state > QueueRecipient::failed) return false;
+    r.state = static_cast<QueueRecipient::State>(state);
+  }
+  return d.done();
+}
+
 }  // namespace gannet::store

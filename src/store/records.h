@@ -56,6 +56,27 @@ struct Body {  // per stored body: shared by every copy
   std::string meta;  // cached parse for IMAP (envelope, structure, header offsets)
 };
 
+// The delivery queue: a message waiting to leave, with each recipient's fate.
+struct QueueRecipient {
+  enum State : uint8_t { pending, delivered, failed };
+  std::string address;
+  State state = pending;
+  std::string last_error;  // the remote reply or local reason
+};
+
+struct QueueEntry {
+  uint64_t id = 0;
+  std::string sender;  // empty for a bounce (the null sender)
+  std::vector<QueueRecipient> recipients;
+  uint64_t body_id = 0;
+  int64_t created = 0;       // unix seconds
+  int64_t next_attempt = 0;  // unix seconds; the queue index is sorted by it
+  uint32_t attempts = 0;
+  bool held = false;         // `gannetctl queue hold`: never attempted until released
+  int64_t lease_until = 0;   // a worker delivering it owns it until then
+  std::string last_error;
+};
+
 std::string encode(const User&);
 std::string encode(const Mailbox&);
 std::string encode(const Message&);
@@ -64,5 +85,7 @@ bool decode(std::string_view, User&);
 bool decode(std::string_view, Mailbox&);
 bool decode(std::string_view, Message&);
 bool decode(std::string_view, Body&);
+std::string encode(const QueueEntry&);
+bool decode(std::string_view, QueueEntry&);
 
 }  // namespace gannet::store

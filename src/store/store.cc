@@ -38,6 +38,7 @@ std::unique_ptr<Store> Store::open(const std::string& dir, uint64_t map_size, st
       {&s->dbs_.mailboxes, "mailboxes", 0}, {&s->dbs_.mailbox_names, "mailbox_names", 0},
       {&s->dbs_.messages, "messages", 0},   {&s->dbs_.bodies, "bodies", 0},
       {&s->dbs_.body_data, "body_data", 0},
+      {&s->dbs_.queue, "queue", 0},         {&s->dbs_.queue_time, "queue_time", 0},
   };
   for (auto& d : dbs) {
     if ((rc = mdb_dbi_open(txn, d.name, d.flags | MDB_CREATE, d.dbi)) != 0) {

@@ -18,6 +18,7 @@ const char* status_text(Status);
 
 struct Dbs {
   MDB_dbi meta, domains, users, user_ids, aliases, mailboxes, mailbox_names, messages, bodies, body_data;
+  MDB_dbi queue, queue_time;
 };
 
 // Lower-cases and checks "local@domain"; empty on a bad address.
@@ -75,6 +76,17 @@ class Txn {
   // Stores one message for several users in one go: one body, one INBOX
   // entry each.
   Status deliver(std::string_view message, const std::vector<uint32_t>& user_ids, int64_t date);
+
+  // --- the delivery queue ---
+  std::optional<QueueEntry> queue_entry(uint64_t id);
+  std::vector<QueueEntry> queue_list();
+  // Entries due at `now`, not held and not leased, oldest first.
+  std::vector<QueueEntry> queue_due(int64_t now, size_t limit);
+  // Stores the message once and queues it; the body's reference is the queue's.
+  Status enqueue(std::string_view sender, const std::vector<std::string>& recipients, std::string_view message,
+                 int64_t now, uint64_t* id = nullptr);
+  Status queue_save(const QueueEntry& e);  // after an attempt; keeps the time index right
+  Status queue_delete(uint64_t id);        // done or given up: frees the body's reference
 
   MDB_txn* raw() const { return txn_; }
   const Dbs& dbs() const { return dbs_; }

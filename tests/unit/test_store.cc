@@ -231,3 +231,38 @@ TEST_CASE("the change feed sees a commit made by another process") {
   uv_run(&loop, UV_RUN_DEFAULT);  // lets the feed's timer close
   CHECK(uv_loop_close(&loop) == 0);
 }
+
+TEST_CASE("the queue: due entries by time, held ones skipped, bodies freed with the entry") {
+  StoreRig r;
+  uint64_t a = 0, b = 0;
+  REQUIRE(r.write([&](Txn& t) { return t.enqueue("alice@example.test", {"x@remote.test", "y@remote.test"}, "msg a", 100, &a); }) == Status::ok);
+  REQUIRE(r.write([&](Txn& t) { return t.enqueue("", {"z@remote.test"}, "bounce b", 200, &b); }) == Status::ok);
+  auto due = [&](int64_t now) {
+    std::vector<uint64_t> ids;
+    for (auto& e : r.store->read([&](Txn& t) { return t.queue_due(now, 10); })) ids.push_back(e.id);
+    return ids;
+  };
+  CHECK(due(50).empty());
+  CHECK(due(150) == std::vector<uint64_t>{a});
+  CHECK(due(250) == std::vector<uint64_t>{a, b});
+  // A failed attempt moves the entry later: the index follows.
+  REQUIRE(r.write([&](Txn& t) {
+    auto e = *t.queue_entry(a);
+    e.attempts++;
+    e.next_attempt = 1000;
+    e.recipients[0].state = QueueRecipient::delivered;
+    e.recipients[1].last_error = "451 4.7.1 try later";
+    return t.queue_save(e);
+  }) == Status::ok);
+  CHECK(due(250) == std::vector<uint64_t>{b});
+  CHECK(due(1000) == std::vector<uint64_t>{b, a});
+  REQUIRE(r.write([&](Txn& t) { auto e = *t.queue_entry(b); e.held = true; return t.queue_save(e); }) == Status::ok);
+  CHECK(due(1000) == std::vector<uint64_t>{a});
+  auto e = r.store->read([&](Txn& t) { return *t.queue_entry(a); });
+  CHECK(e.recipients[1].last_error == "451 4.7.1 try later");
+  CHECK(e.sender == "alice@example.test");
+  CHECK(r.problems().empty());
+  REQUIRE(r.write([&](Txn& t) { return t.queue_delete(a); }) == Status::ok);
+  CHECK(r.store->read([&](Txn& t) { return t.body(e.body_id).has_value(); }) == false);
+  CHECK(r.problems().empty());
+}
