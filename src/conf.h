@@ -121,40 +121,27 @@ auto& conf_field(ModuleConf* c) {
   return static_cast<C*>(c)->*M;
 }
 
-template <auto M>
-void set_flag(ConfParser& p, const Stmt& s, ModuleConf* c) {
+inline constexpr char kOnOff[] = ", it must be \"on\" or \"off\"";
+
+// A single value parsed by Parse (returning an optional), written once;
+// Hint, if any, ends the error message.
+template <auto M, auto Parse, const char* Hint = nullptr>
+void set_parsed(ConfParser& p, const Stmt& s, ModuleConf* c) {
   auto& f = conf_field<M>(c);
   if (f) p.fail(s, "\"" + s.name() + "\" directive is duplicate");
-  auto v = parse_flag(s.args()[0]);
-  if (!v) p.fail(s, "invalid value \"" + s.args()[0] + "\" in \"" + s.name() + "\" directive, it must be \"on\" or \"off\"");
+  auto v = Parse(s.args()[0]);
+  if (!v) p.fail(s, "invalid value \"" + s.args()[0] + "\" in \"" + s.name() + "\" directive" + (Hint ? Hint : ""));
   f = *v;
 }
+
+template <auto M> constexpr SetFn set_flag = set_parsed<M, parse_flag, kOnOff>;  // on | off
+template <auto M> constexpr SetFn set_size = set_parsed<M, parse_size>;    // 512k, 10m
+template <auto M> constexpr SetFn set_msec = set_parsed<M, parse_msec>;    // 30s, 5m
 
 template <auto M, int64_t Min = 0, int64_t Max = INT64_MAX>
 void set_number(ConfParser& p, const Stmt& s, ModuleConf* c) {
-  auto& f = conf_field<M>(c);
-  if (f) p.fail(s, "\"" + s.name() + "\" directive is duplicate");
-  auto v = parse_number(s.args()[0]);
-  if (!v || *v < Min || *v > Max) p.invalid_value(s, s.args()[0]);
-  f = *v;
-}
-
-template <auto M>
-void set_size(ConfParser& p, const Stmt& s, ModuleConf* c) {
-  auto& f = conf_field<M>(c);
-  if (f) p.fail(s, "\"" + s.name() + "\" directive is duplicate");
-  auto v = parse_size(s.args()[0]);
-  if (!v) p.invalid_value(s, s.args()[0]);
-  f = *v;
-}
-
-template <auto M>
-void set_msec(ConfParser& p, const Stmt& s, ModuleConf* c) {
-  auto& f = conf_field<M>(c);
-  if (f) p.fail(s, "\"" + s.name() + "\" directive is duplicate");
-  auto v = parse_msec(s.args()[0]);
-  if (!v) p.invalid_value(s, s.args()[0]);
-  f = *v;
+  set_parsed<M, parse_number>(p, s, c);
+  if (*conf_field<M>(c) < Min || *conf_field<M>(c) > Max) p.invalid_value(s, s.args()[0]);
 }
 
 template <auto M>

@@ -66,8 +66,10 @@ void load_module(ConfParser& p, const Stmt& s, ModuleConf*) {
   cycle.add_module(m);
 }
 
-void events_block(ConfParser& p, const Stmt& s, ModuleConf* c) {
-  auto* ev = static_cast<EventsConf*>(c);
+// The row sits in the core module's table (it opens a main-context block),
+// but what it records belongs to the events module.
+void events_block(ConfParser& p, const Stmt& s, ModuleConf*) {
+  auto* ev = &p.cycle().main_conf<EventsConf>(events_module);
   if (ev->seen) p.fail(s, "\"events\" directive is duplicate");
   ev->seen = true;
   p.parse_block(CTX_EVENTS, nullptr);

@@ -203,7 +203,11 @@ TlsContext::~TlsContext() {
 
 SSL* TlsContext::new_server_ssl() const {
   SSL* ssl = SSL_new(ctx_);
-  if (ssl) SSL_set_accept_state(ssl);
+  if (!ssl) return nullptr;
+  SSL_set_accept_state(ssl);
+  // A server never renegotiates: drop the handshake's config once done
+  // (about 0.7 KiB of each idle TLS connection).
+  SSL_set_shed_handshake_config(ssl, 1);
   return ssl;
 }
 
