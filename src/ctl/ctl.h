@@ -22,7 +22,7 @@ struct Ctl {
 
 struct Command {
   const char* noun;
-  const char* verb;
+  const char* verb;  // "" for a noun alone: `gannetctl dns DOMAIN`
   size_t min_args, max_args;
   const char* usage;
   int (*run)(Ctl&);
@@ -30,6 +30,7 @@ struct Command {
 
 // Each file of commands exports its table.
 std::span<const Command> account_commands();  // domain, user, alias, mailbox, store
+std::span<const Command> dns_commands();  // dkim keygen, dns show
 std::span<const Command> queue_commands();
 
 int fail(const std::string& msg);

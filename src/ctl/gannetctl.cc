@@ -43,7 +43,7 @@ std::string Ctl::option(std::string_view name, std::string_view def) const {
 namespace {
 
 // Every command table; a new file of commands adds its table here.
-const std::span<const Command> tables[] = {account_commands(), queue_commands()};
+const std::span<const Command> tables[] = {account_commands(), dns_commands(), queue_commands()};
 
 int usage() {
   fprintf(stderr, "Usage: gannetctl [-c FILE] [-p PREFIX] <noun> <verb> [args]\n\nCommands:\n");
@@ -66,13 +66,17 @@ int main(int argc, char** argv) {
     else if (a.starts_with("--")) ctl.options.push_back(a);
     else words.push_back(a);
   }
-  if (words.size() < 2) return usage();
+  if (words.empty()) return usage();
   const Command* cmd = nullptr;
+  size_t used = 0;  // words that named the command
   for (auto table : tables)
-    for (auto& c : table)
-      if (words[0] == c.noun && words[1] == c.verb) cmd = &c;
-  if (!cmd) return fail("unknown command \"" + words[0] + " " + words[1] + "\" (gannetctl -h lists them)");
-  ctl.args.assign(words.begin() + 2, words.end());
+    for (auto& c : table) {
+      if (words[0] != c.noun) continue;
+      if (words.size() > 1 && words[1] == c.verb) cmd = &c, used = 2;
+      else if (!*c.verb && !cmd) cmd = &c, used = 1;
+    }
+  if (!cmd) return fail("unknown command \"" + words[0] + (words.size() > 1 ? " " + words[1] : "") + "\" (gannetctl -h lists them)");
+  ctl.args.assign(words.begin() + used, words.end());
   if (ctl.args.size() < cmd->min_args || ctl.args.size() > cmd->max_args) return fail(std::string("usage: gannetctl ") + cmd->usage);
 
   std::error_code ec;
