@@ -147,6 +147,35 @@ int mailbox_list(Ctl& c) {
   });
 }
 
+// The mailbox's index: one line per message.
+int mailbox_show(Ctl& c) {
+  return c.store->read([&](store::Txn& t) {
+    auto u = t.user(c.args[0]);
+    if (!u) return fail("user " + c.args[0] + ": not found");
+    auto mb = t.mailbox(u->id, c.args[1]);
+    if (!mb) return fail("mailbox " + c.args[1] + " of " + c.args[0] + ": not found");
+    for (auto& m : t.messages(mb->id))
+      printf("%u\t%llu bytes\tflags %u\tmodseq %llu\n", m.uid, (unsigned long long)m.size, m.flags,
+             (unsigned long long)m.modseq);
+    return 0;
+  });
+}
+
+// One message as stored, byte for byte.
+int message_show(Ctl& c) {
+  auto uid = parse_number(c.args[2]);
+  if (!uid || *uid <= 0) return fail("not a UID: " + c.args[2]);
+  return c.store->read([&](store::Txn& t) {
+    auto u = t.user(c.args[0]);
+    auto mb = u ? t.mailbox(u->id, c.args[1]) : std::nullopt;
+    auto m = mb ? t.message(mb->id, static_cast<uint32_t>(*uid)) : std::nullopt;
+    auto body = m ? t.body(m->body_id) : std::nullopt;
+    if (!body) return fail("message " + c.args[2] + " in " + c.args[1] + " of " + c.args[0] + ": not found");
+    fwrite(body->data(), 1, body->size(), stdout);
+    return 0;
+  });
+}
+
 int store_stats(Ctl& c) {
   store::Stats st;
   c.store->read([&](store::Txn& t) { return store::check(t, &st).size(); });
@@ -192,6 +221,8 @@ const Command commands[] = {
     {"alias", "del", 2, 2, "alias del SOURCE TARGET", alias_del},
     {"alias", "list", 0, 0, "alias list", alias_list},
     {"mailbox", "list", 1, 1, "mailbox list ADDRESS", mailbox_list},
+    {"mailbox", "show", 2, 2, "mailbox show ADDRESS MAILBOX", mailbox_show},
+    {"message", "show", 3, 3, "message show ADDRESS MAILBOX UID", message_show},
     {"store", "stats", 0, 0, "store stats", store_stats},
     {"store", "check", 0, 0, "store check", store_check},
     {"store", "backup", 1, 1, "store backup DIR", store_backup},

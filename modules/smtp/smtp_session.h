@@ -1,0 +1,114 @@
+// One SMTP session: a state machine driven by a table of commands, each row
+// naming the filter phase it raises (OpenSMTPD's shape).
+#pragma once
+
+#include <uv.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "connection.h"
+#include "module.h"
+#include "smtp_module.h"
+#include "smtp_parse.h"
+
+namespace gannet::smtp {
+
+std::unique_ptr<Session> make_session(Connection& c);
+
+class SmtpSession final : public Session {
+ public:
+  explicit SmtpSession(Connection& c);
+  ~SmtpSession() override;
+
+  void on_start() override;
+  void on_line(std::string_view line) override;
+  void on_line_too_long() override;
+  void on_bytes(std::string_view chunk, bool last) override;
+  void on_drain() override;
+  bool on_timeout() override;
+
+  // --- command handlers, one per row of the command table ---
+  void cmd_helo(std::string_view arg);
+  void cmd_ehlo(std::string_view arg);
+  void cmd_mail(std::string_view arg);
+  void cmd_rcpt(std::string_view arg);
+  void cmd_data(std::string_view arg);
+  void cmd_bdat(std::string_view arg);
+  void cmd_rset(std::string_view arg);
+  void cmd_noop(std::string_view arg);
+  void cmd_quit(std::string_view arg);
+  void cmd_vrfy(std::string_view arg);
+  void cmd_expn(std::string_view arg);
+  void cmd_help(std::string_view arg);
+  void cmd_starttls(std::string_view arg);
+  void cmd_auth(std::string_view arg);
+
+ private:
+  enum class State {
+    greeting,  // the banner waits for smtp_greeting_delay
+    fresh,     // no HELO/EHLO yet
+    ready,     // no transaction
+    mail,      // MAIL accepted, RCPTs follow
+    data,      // reading DATA lines
+    bdat,      // reading BDAT chunks
+    auth,      // inside a SASL exchange
+    busy,      // a filter or the store has the message; input waits
+    closing,
+  };
+  struct Recipient {
+    std::string address;            // as normalised for the store or the queue
+    std::vector<uint32_t> user_ids; // local users it reaches; empty = remote
+  };
+
+  void reply(std::string_view line);  // one line, CRLF added; 4xx/5xx count as errors
+  void greet();
+  void begin_helo(std::string_view arg, bool esmtp);
+  void reset_transaction();
+  bool check_state_for_transaction();
+  void run_filters(Phase phase, std::string_view subject, std::function<void()> proceed);
+  void data_line(std::string_view line);
+  void chunk_done();
+  void end_of_message();
+  void store_message();
+  void drain_or_continue();
+  std::string received_header() const;
+  void add_trace_headers();
+  void start_timer(uint64_t ms, void (*cb)(uv_timer_t*));
+  void auth_step(std::string_view response);
+  void auth_done(bool ok, const std::string& user);
+
+  Connection& conn_;
+  const SmtpConf& conf_;
+  State state_ = State::fresh;
+  PhaseRun run_;
+  std::string helo_;
+  bool esmtp_ = false;
+  bool draining_ = false;
+  int errors_ = 0;
+  std::string user_;  // authenticated address
+  // The transaction.
+  Path sender_;
+  MailParams params_;
+  std::vector<Recipient> rcpts_;
+  std::string message_;
+  std::string message_id_;     // "queued as" and in Received
+  size_t return_path_len_ = 0;  // the queue's copy goes without it
+  bool too_big_ = false, bare_newline_ = false, long_line_ = false;
+  bool chunking_ = false;   // BDAT was used: DATA may not follow
+  uint64_t chunk_size_ = 0;
+  bool chunk_last_ = false;
+  bool chunk_drop_ = false;  // read the chunk, keep nothing
+  State drop_state_ = State::fresh;
+  // AUTH in progress.
+  std::string auth_mech_;
+  std::string auth_user_;
+  int auth_step_ = 0;
+  uv_timer_t* timer_ = nullptr;
+  // Cleared when the session goes: a store commit finishing later must not
+  // touch it.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace gannet::smtp
