@@ -6,54 +6,12 @@
 #include <cstring>
 
 #include "core_module.h"
+#include "listen_addr.h"
 #include "log.h"
 #include "tls.h"
 #include "worker.h"
 
 namespace gannet {
-
-namespace {
-
-// A BIO that reads TLS records straight from the connection's raw buffer
-// and writes them straight into its output queue: no extra copies, and no
-// memory held by the BIO between reads.
-BIO_METHOD* connection_bio() {
-  static BIO_METHOD* method = [] {
-    BIO_METHOD* m = BIO_meth_new(BIO_TYPE_SOURCE_SINK, "gannet connection");
-    BIO_meth_set_create(m, [](BIO* b) { BIO_set_init(b, 1); return 1; });
-    BIO_meth_set_read(m, [](BIO* b, char* out, int len) {
-      BIO_clear_retry_flags(b);
-      int n = static_cast<Connection*>(BIO_get_data(b))->bio_read(out, len);
-      if (n == 0) { BIO_set_retry_read(b); return -1; }
-      return n;
-    });
-    BIO_meth_set_write(m, [](BIO* b, const char* data, int len) {
-      BIO_clear_retry_flags(b);
-      static_cast<Connection*>(BIO_get_data(b))->bio_write(data, len);
-      return len;
-    });
-    BIO_meth_set_ctrl(m, [](BIO*, int cmd, long, void*) -> long { return cmd == BIO_CTRL_FLUSH ? 1 : 0; });
-    return m;
-  }();
-  return method;
-}
-
-std::string sockaddr_text(const sockaddr_storage& ss) {
-  char host[INET6_ADDRSTRLEN] = "?";
-  int port = 0;
-  if (ss.ss_family == AF_INET) {
-    auto* a = reinterpret_cast<const sockaddr_in*>(&ss);
-    uv_ip4_name(a, host, sizeof host);
-    port = ntohs(a->sin_port);
-    return std::string(host) + ":" + std::to_string(port);
-  }
-  auto* a = reinterpret_cast<const sockaddr_in6*>(&ss);
-  uv_ip6_name(a, host, sizeof host);
-  port = ntohs(a->sin6_port);
-  return "[" + std::string(host) + "]:" + std::to_string(port);
-}
-
-}  // namespace
 
 Connection::Connection(Worker& w, const ServerConf& srv, bool implicit_tls)
     : worker_(w), srv_(srv), reader_(srv.protocol->line_end, srv.protocol->max_line), implicit_tls_(implicit_tls) {}
@@ -242,8 +200,7 @@ bool Connection::start_tls() {
   if (!can_start_tls()) return false;
   ssl_ = srv_.tls->new_server_ssl();
   if (!ssl_) return false;
-  BIO* bio = BIO_new(connection_bio());
-  BIO_set_data(bio, this);
+  BIO* bio = new_transport_bio(this);
   SSL_set_bio(ssl_, bio, bio);
   // CVE-2011-0411: whatever followed the STARTTLS command in plaintext is
   // the attacker's, not the client's: drop it.

@@ -12,6 +12,7 @@
 #include "buffer.h"
 #include "line_reader.h"
 #include "module.h"
+#include "tls.h"
 
 typedef struct ssl_st SSL;
 
@@ -21,7 +22,7 @@ class Worker;
 struct ServerConf;
 struct ListenAddr;
 
-class Connection {
+class Connection final : public TlsTransport {
  public:
   Connection(Worker& w, const ServerConf& srv, bool implicit_tls);
   ~Connection();
@@ -60,9 +61,9 @@ class Connection {
   Connection* prev = nullptr;
   Connection* next = nullptr;
 
-  // Internal, for the custom BIO of the TLS layer.
-  int bio_read(char* out, int len);
-  void bio_write(const char* data, int len);
+  // TlsTransport: TLS records come from raw_ and go to the output queue.
+  int bio_read(char* out, int len) override;
+  void bio_write(const char* data, int len) override;
 
  private:
   static void on_alloc(uv_handle_t*, size_t, uv_buf_t*);

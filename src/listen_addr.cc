@@ -5,6 +5,8 @@
 #include <charconv>
 #include <cstring>
 
+#include <uv.h>
+
 namespace gannet {
 
 static bool parse_port(std::string_view s, uint16_t& port) {
@@ -54,6 +56,21 @@ bool parse_listen_addr(std::string_view arg, ListenAddr& out) {
     return false;
   }
   return true;
+}
+
+std::string sockaddr_text(const sockaddr_storage& ss) {
+  char host[INET6_ADDRSTRLEN] = "?";
+  int port = 0;
+  if (ss.ss_family == AF_INET) {
+    auto* a = reinterpret_cast<const sockaddr_in*>(&ss);
+    uv_ip4_name(a, host, sizeof host);
+    port = ntohs(a->sin_port);
+    return std::string(host) + ":" + std::to_string(port);
+  }
+  auto* a = reinterpret_cast<const sockaddr_in6*>(&ss);
+  uv_ip6_name(a, host, sizeof host);
+  port = ntohs(a->sin6_port);
+  return "[" + std::string(host) + "]:" + std::to_string(port);
 }
 
 }  // namespace gannet

@@ -11,4 +11,7 @@ namespace gannet {
 // Fills addr/len/text from an address argument; false on a bad one.
 bool parse_listen_addr(std::string_view arg, ListenAddr& out);
 
+// "127.0.0.1:25", "[::1]:25": an address as logs and errors show it.
+std::string sockaddr_text(const sockaddr_storage& ss);
+
 }  // namespace gannet

@@ -201,6 +201,39 @@ TlsContext::~TlsContext() {
   if (ctx_) SSL_CTX_free(ctx_);
 }
 
+BIO* new_transport_bio(TlsTransport* transport) {
+  static BIO_METHOD* method = [] {
+    BIO_METHOD* m = BIO_meth_new(BIO_TYPE_SOURCE_SINK, "gannet transport");
+    BIO_meth_set_create(m, [](BIO* b) { BIO_set_init(b, 1); return 1; });
+    BIO_meth_set_read(m, [](BIO* b, char* out, int len) {
+      BIO_clear_retry_flags(b);
+      int n = static_cast<TlsTransport*>(BIO_get_data(b))->bio_read(out, len);
+      if (n == 0) { BIO_set_retry_read(b); return -1; }
+      return n;
+    });
+    BIO_meth_set_write(m, [](BIO* b, const char* data, int len) {
+      BIO_clear_retry_flags(b);
+      static_cast<TlsTransport*>(BIO_get_data(b))->bio_write(data, len);
+      return len;
+    });
+    BIO_meth_set_ctrl(m, [](BIO*, int cmd, long, void*) -> long { return cmd == BIO_CTRL_FLUSH ? 1 : 0; });
+    return m;
+  }();
+  BIO* bio = BIO_new(method);
+  BIO_set_data(bio, transport);
+  return bio;
+}
+
+SSL_CTX* client_tls_context() {
+  static SSL_CTX* ctx = [] {
+    SSL_CTX* c = SSL_CTX_new(TLS_method());
+    SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION);
+    SSL_CTX_set_verify(c, SSL_VERIFY_NONE, nullptr);
+    return c;
+  }();
+  return ctx;
+}
+
 SSL* TlsContext::new_server_ssl() const {
   SSL* ssl = SSL_new(ctx_);
   if (!ssl) return nullptr;

@@ -8,6 +8,7 @@
 
 typedef struct ssl_ctx_st SSL_CTX;
 typedef struct ssl_st SSL;
+typedef struct bio_st BIO;
 
 namespace gannet {
 
@@ -34,6 +35,25 @@ class TlsContext {
   SSL_CTX* ctx_ = nullptr;
   std::vector<std::unique_ptr<Pair>> pairs_;
 };
+
+// The owner of a TLS stream's bytes (a server connection, an outbound SMTP
+// client): TLS records are read from and written to its own buffers.
+class TlsTransport {
+ public:
+  virtual int bio_read(char* out, int len) = 0;  // 0 when nothing is buffered
+  virtual void bio_write(const char* data, int len) = 0;
+
+ protected:
+  ~TlsTransport() = default;
+};
+
+// A BIO over a transport: no buffer of its own, so TLS adds no memory
+// between reads.
+BIO* new_transport_bio(TlsTransport* transport);
+
+// The client context for outbound SMTP: opportunistic TLS, as most MTAs do
+// (a certificate that does not verify is still better than plaintext).
+SSL_CTX* client_tls_context();
 
 // The OpenSSL error queue as text, then cleared.
 std::string tls_error_text();
