@@ -1,6 +1,8 @@
 // The end of a transaction: trace headers, then one store transaction for
 // every recipient (local mailboxes and the queue), and the 250 only once
 // that transaction is durable.
+#include <unistd.h>
+
 #include <ctime>
 
 #include "cycle.h"
@@ -29,11 +31,12 @@ std::string peer_ip(const std::string& peer) {
   return ip;
 }
 
-std::string new_message_id(int slot) {
+// Unique across workers, respawns and reloads: time, pid, a counter.
+std::string new_message_id() {
   static uint32_t counter = 0;
-  char buf[32];
-  snprintf(buf, sizeof buf, "%08llX%02X%05X", static_cast<unsigned long long>(time(nullptr)), slot & 0xff,
-           ++counter & 0xfffff);
+  char buf[40];
+  snprintf(buf, sizeof buf, "%08llX%06X%05X", static_cast<unsigned long long>(time(nullptr)),
+           static_cast<unsigned>(getpid()) & 0xffffff, ++counter & 0xfffff);
   return buf;
 }
 
@@ -53,7 +56,7 @@ std::string SmtpSession::received_header() const {
 
 // Return-Path for local mailboxes (RFC 5321 4.4), Received for everyone.
 void SmtpSession::add_trace_headers() {
-  message_id_ = new_message_id(conn_.worker().slot());
+  message_id_ = new_message_id();
   std::string prefix;
   for (auto& r : rcpts_)
     if (!r.user_ids.empty()) {

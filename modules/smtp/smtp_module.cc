@@ -1,7 +1,14 @@
 #include "smtp_module.h"
 
+#include <unistd.h>
+
 #include "conf.h"
+#include "cycle.h"
+#include "listen_addr.h"
+#include "queue_runner.h"
 #include "smtp_session.h"
+#include "store/store_module.h"
+#include "worker.h"
 
 namespace gannet {
 
@@ -15,7 +22,37 @@ std::optional<Role> parse_role(std::string_view v) {
 }
 inline constexpr char kRoles[] = ", it must be \"mx\" or \"submission\"";
 
+// smtp_route DOMAIN HOST:PORT; smtp_relayhost HOST:PORT is the route for "*".
+void add_route(ConfParser& p, const Stmt& s, const std::string& domain, const std::string& target, ModuleConf* c) {
+  auto colon = target.rfind(':');
+  SmtpMainConf::Route r;
+  r.domain = domain == "*" ? "*" : store::normalize_domain(domain);
+  r.host = target.substr(0, colon);
+  if (!r.host.empty() && r.host.front() == '[' && r.host.back() == ']') r.host = r.host.substr(1, r.host.size() - 2);
+  auto port = colon == std::string::npos ? std::optional<int64_t>(25) : parse_number(target.substr(colon + 1));
+  if (r.domain.empty()) p.fail(s, "invalid domain \"" + domain + "\" in \"" + s.name() + "\" directive");
+  if (r.host.empty() || !port || *port < 1 || *port > 65535) p.invalid_value(s, target);
+  r.port = static_cast<uint16_t>(*port);
+  auto& routes = static_cast<SmtpMainConf*>(c)->routes;
+  for (auto& other : routes)
+    if (other.domain == r.domain) p.fail(s, "duplicate route for \"" + domain + "\"");
+  routes.push_back(std::move(r));
+}
+
+void set_route(ConfParser& p, const Stmt& s, ModuleConf* c) { add_route(p, s, s.args()[0], s.args()[1], c); }
+void set_relayhost(ConfParser& p, const Stmt& s, ModuleConf* c) { add_route(p, s, "*", s.args()[0], c); }
+
 const Directive directives[] = {
+    {"smtp_route", CTX_MAIN | TAKE2, Slot::main, set_route},
+    {"smtp_relayhost", CTX_MAIN | TAKE1, Slot::main, set_relayhost},
+    {"smtp_queue_lifetime", CTX_MAIN | TAKE1, Slot::main, set_msec<&SmtpMainConf::queue_lifetime>},
+    {"smtp_queue_retry", CTX_MAIN | TAKE1, Slot::main, set_msec<&SmtpMainConf::queue_retry>},
+    {"smtp_queue_interval", CTX_MAIN | TAKE1, Slot::main, set_msec<&SmtpMainConf::queue_interval>},
+    {"smtp_delivery_port", CTX_MAIN | TAKE1, Slot::main, set_number<&SmtpMainConf::delivery_port, 1, 65535>},
+    {"smtp_delivery_concurrency", CTX_MAIN | TAKE1, Slot::main, set_number<&SmtpMainConf::delivery_concurrency, 1, 10000>},
+    {"smtp_resolver", CTX_MAIN | TAKE1, Slot::main, set_str<&SmtpMainConf::resolver>},
+    {"smtp_helo_name", CTX_MAIN | TAKE1, Slot::main, set_str<&SmtpMainConf::helo_name>},
+    {"smtp_delivery", CTX_MAIN | TAKE1, Slot::main, set_flag<&SmtpMainConf::delivery>},
     {"smtp_role", CTX_MAIL | CTX_SERVER | TAKE1, Slot::srv, set_parsed<&SmtpConf::role, parse_role, kRoles>},
     {"smtp_max_message_size", CTX_MAIL | CTX_SERVER | TAKE1, Slot::srv, set_size<&SmtpConf::max_message_size>},
     {"smtp_max_recipients", CTX_MAIL | CTX_SERVER | TAKE1, Slot::srv, set_number<&SmtpConf::max_recipients, 1, 100000>},
@@ -27,6 +64,34 @@ const Directive directives[] = {
 };
 
 std::unique_ptr<ModuleConf> create_conf() { return std::make_unique<SmtpConf>(); }
+std::unique_ptr<ModuleConf> create_main_conf() { return std::make_unique<SmtpMainConf>(); }
+
+std::string init_main_conf(Cycle&, ModuleConf& c) {
+  auto& m = static_cast<SmtpMainConf&>(c);
+  char host[256] = "localhost";
+  gethostname(host, sizeof host - 1);
+  merge(m.queue_lifetime, {}, 5ull * 86'400'000);
+  merge(m.queue_retry, {}, 300'000);
+  merge(m.queue_interval, {}, 1000);
+  merge(m.delivery_port, {}, 25);
+  merge(m.delivery_concurrency, {}, 50);
+  merge(m.resolver, {}, "");
+  merge(m.helo_name, {}, host);
+  merge(m.delivery, {}, true);
+  return {};
+}
+
+std::unique_ptr<QueueRunner> g_runner;
+
+std::string init_worker(Worker& w) {
+  auto& m = w.cycle().main_conf<SmtpMainConf>(smtp_module);
+  if (!*m.delivery || !worker_store()) return {};
+  std::string err;
+  g_runner = QueueRunner::create(w, m, *worker_store(), err);
+  return err;
+}
+
+void exit_worker(Worker&) { g_runner.reset(); }
 
 std::string merge_conf(const ModuleConf& parent, ModuleConf& child) {
   auto& p = static_cast<const SmtpConf&>(parent);
@@ -51,7 +116,9 @@ const Protocol protocol{.name = "smtp", .default_port = 25, .default_ssl_port = 
 }  // namespace smtp
 
 Module smtp_module{.name = "smtp", .directives = smtp::directives,
+                   .create_main_conf = smtp::create_main_conf, .init_main_conf = smtp::init_main_conf,
                    .create_srv_conf = smtp::create_conf, .merge_srv_conf = smtp::merge_conf,
+                   .init_worker = smtp::init_worker, .exit_worker = smtp::exit_worker,
                    .protocol = &smtp::protocol};
 
 }  // namespace gannet

@@ -3,6 +3,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "module.h"
 
@@ -23,6 +24,24 @@ struct SmtpConf : ModuleConf {
   std::optional<bool> auth_plaintext;    // offer AUTH without TLS (tests only)
   std::optional<uint64_t> greeting_delay;  // ms; input before the banner is refused
   std::optional<uint64_t> auth_failure_delay;  // ms
+};
+
+// The delivery agent's settings (main context): one queue per store.
+struct SmtpMainConf : ModuleConf {
+  struct Route {
+    std::string domain;  // "example.net", or "*" for every domain
+    std::string host;
+    uint16_t port = 25;
+  };
+  std::vector<Route> routes;  // smtp_route; smtp_relayhost is the route "*"
+  std::optional<uint64_t> queue_lifetime;   // ms
+  std::optional<uint64_t> queue_retry;      // ms, first retry; doubles up to 4h
+  std::optional<uint64_t> queue_interval;   // ms between looks at the queue
+  std::optional<int64_t> delivery_port;     // where MX hosts listen
+  std::optional<int64_t> delivery_concurrency;
+  std::optional<std::string> resolver;      // c-ares servers, "" = resolv.conf
+  std::optional<std::string> helo_name;
+  std::optional<bool> delivery;             // run the delivery agent in workers
 };
 
 }  // namespace smtp

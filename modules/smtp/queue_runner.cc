@@ -1,0 +1,225 @@
+#include "queue_runner.h"
+
+#include <ctime>
+
+#include "bounce.h"
+#include "log.h"
+#include "worker.h"
+
+namespace gannet::smtp {
+
+namespace {
+
+constexpr int64_t kLeaseSeconds = 600;       // a dead worker's entries come back after this
+constexpr int64_t kMaxRetrySeconds = 4 * 3600;
+
+std::string domain_of(const std::string& address) { return address.substr(address.rfind('@') + 1); }
+
+}  // namespace
+
+std::unique_ptr<QueueRunner> QueueRunner::create(Worker& w, const SmtpMainConf& conf, store::Store& store, std::string& err) {
+  auto r = std::make_unique<Resolver>(w.loop(), *conf.resolver, err);
+  if (!err.empty()) return nullptr;
+  return std::unique_ptr<QueueRunner>(new QueueRunner(w, conf, store, std::move(r)));
+}
+
+QueueRunner::QueueRunner(Worker& w, const SmtpMainConf& conf, store::Store& store, std::unique_ptr<Resolver> r)
+    : worker_(w), conf_(conf), store_(store), resolver_(std::move(r)) {
+  timer_ = new uv_timer_t;
+  uv_timer_init(w.loop(), timer_);
+  timer_->data = this;
+  uv_timer_start(timer_, [](uv_timer_t* t) { static_cast<QueueRunner*>(t->data)->scan(); }, *conf.queue_interval,
+                 *conf.queue_interval);
+  uv_unref(reinterpret_cast<uv_handle_t*>(timer_));  // never what keeps a draining worker alive
+}
+
+QueueRunner::~QueueRunner() {
+  *alive_ = false;
+  uv_close(reinterpret_cast<uv_handle_t*>(timer_), [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
+}
+
+int64_t QueueRunner::retry_delay(uint32_t attempts) const {
+  int64_t base = static_cast<int64_t>(*conf_.queue_retry / 1000);
+  if (base < 1) base = 1;
+  int64_t d = base << std::min<uint32_t>(attempts > 0 ? attempts - 1 : 0, 20);
+  return std::min(d, kMaxRetrySeconds);
+}
+
+void QueueRunner::scan() {
+  if (worker_.draining()) return;
+  size_t room = static_cast<size_t>(*conf_.delivery_concurrency) - std::min(active_.size(), size_t(*conf_.delivery_concurrency));
+  if (room == 0) return;
+  int64_t now = time(nullptr);
+  auto due = store_.read([&](store::Txn& t) { return t.queue_due(now, room + active_.size()); });
+  for (auto& e : due)
+    if (!active_.count(e.id) && active_.size() < static_cast<size_t>(*conf_.delivery_concurrency)) claim(e.id);
+}
+
+// Takes the lease in a write transaction: LMDB has one writer at a time
+// across all workers, so exactly one of them gets it.
+void QueueRunner::claim(uint64_t id) {
+  active_.insert(id);
+  auto entry = std::make_shared<store::QueueEntry>();
+  int64_t now = time(nullptr);
+  store_.write(
+      worker_.loop(),
+      [id, now, entry](store::Txn& t) {
+        auto e = t.queue_entry(id);
+        if (!e || e->held || e->lease_until > now || e->next_attempt > now) return store::Status::exists;
+        e->lease_until = now + kLeaseSeconds;
+        *entry = *e;
+        return t.queue_save(*e);
+      },
+      [this, alive = alive_, id, entry](store::Status s) {
+        if (!*alive) return;
+        if (s == store::Status::ok) deliver(*entry);
+        else active_.erase(id);
+      });
+}
+
+void QueueRunner::deliver(const store::QueueEntry& e) {
+  auto message = store_.read([&](store::Txn& t) {
+    auto b = t.body(e.body_id);
+    return b ? std::make_shared<const std::string>(*b) : nullptr;
+  });
+  std::map<std::string, std::vector<std::string>> by_domain;
+  for (auto& r : e.recipients)
+    if (r.state == store::QueueRecipient::pending) by_domain[domain_of(r.address)].push_back(r.address);
+  struct Attempt {
+    size_t left;
+    std::map<std::string, ClientReply> results;
+  };
+  auto attempt = std::make_shared<Attempt>(Attempt{by_domain.size(), {}});
+  uint64_t id = e.id;
+  auto one_done = [this, alive = alive_, attempt, id] {
+    if (!*alive || --attempt->left > 0) return;
+    record(id, std::move(attempt->results));
+  };
+  if (!message || by_domain.empty()) {
+    attempt->left = 1;
+    return one_done();
+  }
+  for (auto& [domain, rcpts] : by_domain) {
+    route(domain, [this, alive = alive_, attempt, rcpts, message, sender = e.sender, one_done](Addresses addrs, ClientReply failure) {
+      if (!*alive) return;
+      if (addrs.empty()) {
+        for (auto& r : rcpts) attempt->results[r] = failure;
+        return one_done();
+      }
+      ClientJob job{std::move(addrs), *conf_.helo_name, sender, rcpts, message};
+      SmtpClient::start(worker_.loop(), std::move(job), [attempt, rcpts, one_done](std::vector<ClientReply> replies) {
+        for (size_t i = 0; i < rcpts.size(); i++) attempt->results[rcpts[i]] = replies[i];
+        one_done();
+      });
+    });
+  }
+}
+
+// Where a domain's mail goes: a configured route, else its MX hosts (the
+// domain itself when it has none, RFC 5321 5.1), never past a null MX
+// (RFC 7505).
+void QueueRunner::route(const std::string& domain, Routed done) {
+  for (auto& r : conf_.routes)
+    if (r.domain == domain || r.domain == "*") return resolve_hosts({{r.host, 0}}, r.port, std::move(done));
+  uint16_t port = static_cast<uint16_t>(*conf_.delivery_port);
+  resolver_->mx(domain, [this, alive = alive_, domain, port, done = std::move(done)](Resolver::Result res, std::vector<MxHost> hosts) {
+    if (!*alive) return;
+    switch (res) {
+      case Resolver::Result::ok:
+        if (hosts.size() == 1 && (hosts[0].host.empty() || hosts[0].host == "."))
+          return done({}, {556, "556 5.1.10 " + domain + " does not accept mail (null MX)"});
+        return resolve_hosts(std::move(hosts), port, done);
+      case Resolver::Result::no_data: return resolve_hosts({{domain, 0}}, port, done);
+      case Resolver::Result::no_such_domain: return done({}, {550, "550 5.1.2 " + domain + ": Host or domain name not found"});
+      case Resolver::Result::temporary: return done({}, {451, "451 4.4.3 " + domain + ": DNS lookup failed, will retry"});
+    }
+  });
+}
+
+// Resolves every host in order and hands over all their addresses.
+void QueueRunner::resolve_hosts(std::vector<MxHost> hosts, uint16_t port, Routed done) {
+  struct Walk {
+    std::vector<MxHost> hosts;
+    size_t next = 0;
+    Addresses found;
+    Routed done;
+    std::function<void()> step;
+  };
+  auto walk = std::make_shared<Walk>(Walk{std::move(hosts), 0, {}, std::move(done), {}});
+  walk->step = [this, alive = alive_, w = std::weak_ptr<Walk>(walk), port] {
+    auto walk = w.lock();
+    if (!walk || !*alive) return;
+    if (walk->next == walk->hosts.size()) {
+      auto d = std::move(walk->done);
+      auto found = std::move(walk->found);
+      walk->step = nullptr;  // breaks the cycle
+      return d(std::move(found), {451, "451 4.4.4 no address for any mail host, will retry"});
+    }
+    const std::string& host = walk->hosts[walk->next++].host;
+    resolver_->addresses(host, port, [walk](Resolver::Result, std::vector<sockaddr_storage> addrs) {
+      walk->found.insert(walk->found.end(), addrs.begin(), addrs.end());
+      if (walk->step) walk->step();
+    });
+  };
+  walk->step();
+}
+
+void QueueRunner::record(uint64_t id, std::map<std::string, ClientReply> results) {
+  int64_t now = time(nullptr);
+  int64_t lifetime = static_cast<int64_t>(*conf_.queue_lifetime / 1000);
+  std::string helo = *conf_.helo_name;
+  auto outcome = std::make_shared<std::string>();
+  store_.write(
+      worker_.loop(),
+      [=, this](store::Txn& t) {
+        auto e = t.queue_entry(id);
+        if (!e) return store::Status::ok;  // deleted by an admin meanwhile
+        std::vector<FailedRecipient> failed;
+        size_t pending = 0, delivered = 0;
+        bool expired = now - e->created >= lifetime;
+        e->attempts++;
+        for (auto& r : e->recipients) {
+          if (r.state != store::QueueRecipient::pending) continue;
+          auto it = results.find(r.address);
+          ClientReply reply = it == results.end() ? ClientReply{451, "451 4.3.0 not attempted"} : it->second;
+          std::string text = reply.text.empty() ? "no answer" : reply.text;
+          if (reply.ok()) {
+            r.state = store::QueueRecipient::delivered;
+            r.last_error.clear();
+            delivered++;
+          } else if (reply.permanent() || expired) {
+            r.state = store::QueueRecipient::failed;
+            r.last_error = reply.permanent() ? text : "4.4.7 message expired in the queue; last error: " + text;
+            failed.push_back({r.address, r.last_error});
+          } else {
+            r.last_error = text;
+            e->last_error = text;
+            pending++;
+          }
+        }
+        *outcome = "delivered=" + std::to_string(delivered) + " failed=" + std::to_string(failed.size()) +
+                   " deferred=" + std::to_string(pending);
+        if (!failed.empty() && !e->sender.empty()) {
+          // The bounce: straight into a local sender's INBOX, else queued with
+          // the null sender (never bounced in turn).
+          auto original = t.body(e->body_id);
+          std::string bounce = make_bounce(helo, e->sender, std::to_string(id), failed, original ? *original : "", now);
+          std::vector<uint32_t> ids;
+          store::Status s = t.resolve(e->sender, ids) == store::Status::ok ? t.deliver(bounce, ids, now)
+                                                                           : t.enqueue("", {e->sender}, bounce, now);
+          if (s != store::Status::ok) return s;
+        }
+        if (pending == 0) return t.queue_delete(id);
+        e->lease_until = 0;
+        e->next_attempt = now + retry_delay(e->attempts);
+        return t.queue_save(*e);
+      },
+      [this, alive = alive_, id, outcome](store::Status s) {
+        if (!*alive) return;
+        active_.erase(id);
+        if (s != store::Status::ok) GLOG(Level::error, "queue %llu: could not record the attempt: %s", (unsigned long long)id, store::status_text(s));
+        else GLOG(Level::info, "queue %llu: %s", (unsigned long long)id, outcome->c_str());
+      });
+}
+
+}  // namespace gannet::smtp

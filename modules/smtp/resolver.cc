@@ -1,0 +1,151 @@
+#include "resolver.h"
+
+#include <arpa/nameser.h>
+#include <netdb.h>
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+
+namespace gannet::smtp {
+
+namespace {
+
+Resolver::Result result_of(int status) {
+  switch (status) {
+    case ARES_SUCCESS: return Resolver::Result::ok;
+    case ARES_ENOTFOUND: return Resolver::Result::no_such_domain;
+    case ARES_ENODATA: return Resolver::Result::no_data;
+    default: return Resolver::Result::temporary;
+  }
+}
+
+struct MxQuery {
+  std::function<void(Resolver::Result, std::vector<MxHost>)> done;
+};
+
+struct AddrQuery {
+  std::function<void(Resolver::Result, std::vector<sockaddr_storage>)> done;
+};
+
+void close_and_free(uv_handle_t* h) {
+  uv_close(h, [](uv_handle_t* x) { free(x); });
+}
+
+}  // namespace
+
+Resolver::Resolver(uv_loop_t* loop, const std::string& servers, std::string& err) : loop_(loop) {
+  static int library = ares_library_init(ARES_LIB_INIT_ALL);
+  (void)library;
+  ares_options opts{};
+  opts.sock_state_cb = on_sock_state;
+  opts.sock_state_cb_data = this;
+  opts.timeout = 3000;  // ms per try
+  opts.tries = 3;
+  int rc = ares_init_options(&channel_, &opts, ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES);
+  if (rc == ARES_SUCCESS && !servers.empty()) rc = ares_set_servers_ports_csv(channel_, servers.c_str());
+  if (rc != ARES_SUCCESS) err = std::string("c-ares: ") + ares_strerror(rc);
+  timer_ = static_cast<uv_timer_t*>(malloc(sizeof(uv_timer_t)));
+  uv_timer_init(loop_, timer_);
+  timer_->data = this;
+}
+
+Resolver::~Resolver() {
+  if (channel_) ares_destroy(channel_);  // calls back pending queries with ARES_EDESTRUCTION
+  for (auto& [fd, p] : polls_) close_and_free(reinterpret_cast<uv_handle_t*>(p));
+  close_and_free(reinterpret_cast<uv_handle_t*>(timer_));
+}
+
+void Resolver::on_sock_state(void* data, ares_socket_t fd, int readable, int writable) {
+  auto* self = static_cast<Resolver*>(data);
+  auto it = self->polls_.find(fd);
+  if (!readable && !writable) {
+    if (it != self->polls_.end()) {
+      uv_poll_stop(it->second);
+      close_and_free(reinterpret_cast<uv_handle_t*>(it->second));
+      self->polls_.erase(it);
+    }
+    return;
+  }
+  uv_poll_t* p;
+  if (it == self->polls_.end()) {
+    p = static_cast<uv_poll_t*>(malloc(sizeof(uv_poll_t)));
+    uv_poll_init_socket(self->loop_, p, fd);
+    p->data = self;
+    self->polls_[fd] = p;
+  } else {
+    p = it->second;
+  }
+  uv_poll_start(p, (readable ? UV_READABLE : 0) | (writable ? UV_WRITABLE : 0), on_poll);
+}
+
+void Resolver::on_poll(uv_poll_t* p, int status, int events) {
+  auto* self = static_cast<Resolver*>(p->data);
+  ares_socket_t fd = ARES_SOCKET_BAD;
+  for (auto& [f, handle] : self->polls_)
+    if (handle == p) fd = f;
+  bool err = status < 0;
+  ares_process_fd(self->channel_, (err || (events & UV_READABLE)) ? fd : ARES_SOCKET_BAD,
+                  (err || (events & UV_WRITABLE)) ? fd : ARES_SOCKET_BAD);
+  self->rearm_timer();
+}
+
+void Resolver::on_timer(uv_timer_t* t) {
+  auto* self = static_cast<Resolver*>(t->data);
+  ares_process_fd(self->channel_, ARES_SOCKET_BAD, ARES_SOCKET_BAD);  // handles timeouts
+  self->rearm_timer();
+}
+
+void Resolver::rearm_timer() {
+  timeval tv, *next = ares_timeout(channel_, nullptr, &tv);
+  if (!next) {
+    uv_timer_stop(timer_);
+    return;
+  }
+  uv_timer_start(timer_, on_timer, next->tv_sec * 1000 + next->tv_usec / 1000 + 1, 0);
+}
+
+void Resolver::mx(const std::string& domain, std::function<void(Result, std::vector<MxHost>)> done) {
+  auto* q = new MxQuery{std::move(done)};
+  ares_query(channel_, domain.c_str(), ns_c_in, ns_t_mx, [](void* arg, int status, int, unsigned char* abuf, int alen) {
+    std::unique_ptr<MxQuery> q(static_cast<MxQuery*>(arg));
+    if (status == ARES_EDESTRUCTION) return;
+    std::vector<MxHost> hosts;
+    ares_mx_reply* reply = nullptr;
+    if (status == ARES_SUCCESS) {
+      status = ares_parse_mx_reply(abuf, alen, &reply);
+      for (auto* r = reply; r; r = r->next) hosts.push_back({r->host, r->priority});
+      if (reply) ares_free_data(reply);
+      if (status == ARES_SUCCESS && hosts.empty()) status = ARES_ENODATA;
+    }
+    std::stable_sort(hosts.begin(), hosts.end(), [](auto& a, auto& b) { return a.preference < b.preference; });
+    q->done(result_of(status), std::move(hosts));
+  }, q);
+  rearm_timer();
+}
+
+void Resolver::addresses(const std::string& host, uint16_t port,
+                         std::function<void(Result, std::vector<sockaddr_storage>)> done) {
+  auto* q = new AddrQuery{std::move(done)};
+  ares_addrinfo_hints hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = ARES_AI_NUMERICSERV;
+  std::string service = std::to_string(port);
+  ares_getaddrinfo(channel_, host.c_str(), service.c_str(), &hints, [](void* arg, int status, int, ares_addrinfo* res) {
+    std::unique_ptr<AddrQuery> q(static_cast<AddrQuery*>(arg));
+    if (status == ARES_EDESTRUCTION) return;
+    std::vector<sockaddr_storage> out;
+    for (auto* n = res ? res->nodes : nullptr; n; n = n->ai_next) {
+      sockaddr_storage ss{};
+      memcpy(&ss, n->ai_addr, std::min<size_t>(n->ai_addrlen, sizeof ss));
+      out.push_back(ss);
+    }
+    if (res) ares_freeaddrinfo(res);
+    if (status == ARES_SUCCESS && out.empty()) status = ARES_ENODATA;
+    q->done(result_of(status), std::move(out));
+  }, q);
+  rearm_timer();
+}
+
+}  // namespace gannet::smtp

@@ -1,0 +1,49 @@
+// Asynchronous DNS for the delivery agent: c-ares driven by the worker's
+// libuv loop (its sockets polled by uv_poll, its timeouts by a uv_timer),
+// so a lookup never blocks the loop.
+#pragma once
+
+#include <ares.h>
+#include <sys/socket.h>
+#include <uv.h>
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace gannet::smtp {
+
+struct MxHost {
+  std::string host;
+  int preference = 0;
+};
+
+class Resolver {
+ public:
+  // servers: "" for /etc/resolv.conf, else c-ares' "host:port,host:port".
+  Resolver(uv_loop_t* loop, const std::string& servers, std::string& err);
+  ~Resolver();
+  Resolver(const Resolver&) = delete;
+  Resolver& operator=(const Resolver&) = delete;
+
+  enum class Result { ok, no_such_domain, no_data, temporary };
+  // MX records sorted by preference. A domain without MX gets no_data: the
+  // caller falls back to the domain itself (RFC 5321 5.1).
+  void mx(const std::string& domain, std::function<void(Result, std::vector<MxHost>)> done);
+  // A and AAAA addresses of host, with `port` set.
+  void addresses(const std::string& host, uint16_t port, std::function<void(Result, std::vector<sockaddr_storage>)> done);
+
+ private:
+  static void on_sock_state(void* data, ares_socket_t fd, int readable, int writable);
+  static void on_poll(uv_poll_t* p, int status, int events);
+  static void on_timer(uv_timer_t* t);
+  void rearm_timer();
+
+  uv_loop_t* loop_;
+  ares_channel channel_ = nullptr;
+  uv_timer_t* timer_;
+  std::map<ares_socket_t, uv_poll_t*> polls_;
+};
+
+}  // namespace gannet::smtp

@@ -1,0 +1,341 @@
+#include "smtp_client.h"
+
+#include <openssl/ssl.h>
+
+#include <cstring>
+
+#include "listen_addr.h"
+
+namespace gannet::smtp {
+
+namespace {
+
+constexpr size_t kMaxReplyBytes = 64 << 10;
+
+struct WriteReq {
+  uv_write_t req;
+  std::string data;
+};
+
+}  // namespace
+
+std::string dot_stuff(std::string_view m) {
+  std::string out;
+  out.reserve(m.size() + m.size() / 64 + 5);
+  bool line_start = true;
+  for (char c : m) {
+    if (line_start && c == '.') out.push_back('.');
+    out.push_back(c);
+    line_start = c == '\n';
+  }
+  if (!out.empty() && !line_start) out += "\r\n";
+  out += ".\r\n";
+  return out;
+}
+
+void SmtpClient::start(uv_loop_t* loop, ClientJob job, Done done, uint64_t timeout_ms) {
+  auto* c = new SmtpClient(loop, std::move(job), std::move(done), timeout_ms);
+  c->try_next_address();
+}
+
+SmtpClient::SmtpClient(uv_loop_t* loop, ClientJob job, Done done, uint64_t timeout_ms)
+    : loop_(loop), job_(std::move(job)), done_(std::move(done)), timeout_ms_(timeout_ms) {
+  results_.resize(job_.recipients.size());
+  timer_ = new uv_timer_t;
+  uv_timer_init(loop_, timer_);
+  timer_->data = this;
+}
+
+SmtpClient::~SmtpClient() {
+  if (ssl_) SSL_free(ssl_);
+}
+
+// The client goes once its timer is closed: never inside one of its own
+// callbacks, which may still be running.
+void SmtpClient::retire() {
+  uv_close(reinterpret_cast<uv_handle_t*>(timer_), [](uv_handle_t* h) {
+    auto* c = static_cast<SmtpClient*>(h->data);
+    delete reinterpret_cast<uv_timer_t*>(h);
+    delete c;
+  });
+}
+
+void SmtpClient::try_next_address() {
+  if (next_address_ >= job_.addresses.size()) {
+    return finish({0, last_error_.empty() ? "no address to connect to" : last_error_});
+  }
+  const sockaddr_storage& addr = job_.addresses[next_address_++];
+  step_ = Step::connect;
+  in_.clear();
+  raw_in_.clear();
+  out_.clear();
+  reply_lines_.clear();
+  if (ssl_) SSL_free(ssl_), ssl_ = nullptr;
+  handshaking_ = offers_starttls_ = offers_8bit_ = offers_size_ = offers_utf8_ = false;
+  tcp_ = new uv_tcp_t;
+  uv_tcp_init(loop_, tcp_);
+  tcp_->data = this;
+  auto* req = new uv_connect_t;
+  req->data = this;
+  uv_timer_start(timer_, on_timer, timeout_ms_, 0);
+  int rc = uv_tcp_connect(req, tcp_, reinterpret_cast<const sockaddr*>(&addr), on_connect);
+  if (rc != 0) {
+    delete req;
+    last_error_ = "connect to " + sockaddr_text(addr) + ": " + uv_strerror(rc);
+    close_socket(true);
+  }
+}
+
+void SmtpClient::on_connect(uv_connect_t* req, int status) {
+  auto* c = static_cast<SmtpClient*>(req->data);
+  delete req;
+  if (status == UV_ECANCELED) return;
+  if (status < 0) {
+    c->last_error_ = std::string("connect: ") + uv_strerror(status);
+    return c->close_socket(true);
+  }
+  c->step_ = Step::greeting;
+  uv_read_start(
+      reinterpret_cast<uv_stream_t*>(c->tcp_),
+      [](uv_handle_t*, size_t, uv_buf_t* buf) {
+        static char block[16384];  // the loop is single-threaded: one read at a time
+        *buf = uv_buf_init(block, sizeof block);
+      },
+      on_read);
+}
+
+void SmtpClient::on_read(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
+  auto* c = static_cast<SmtpClient*>(s->data);
+  if (n > 0) return c->received(buf->base, static_cast<size_t>(n));
+  if (n < 0) c->fail_connection(n == UV_EOF ? "connection closed by the server" : uv_strerror(static_cast<int>(n)));
+}
+
+void SmtpClient::on_timer(uv_timer_t* t) { static_cast<SmtpClient*>(t->data)->fail_connection("timeout"); }
+
+int SmtpClient::bio_read(char* out, int len) {
+  size_t n = std::min<size_t>(len, raw_in_.size());
+  memcpy(out, raw_in_.data(), n);
+  raw_in_.erase(0, n);
+  return static_cast<int>(n);
+}
+
+void SmtpClient::bio_write(const char* data, int len) { out_.append(data, len); }
+
+void SmtpClient::received(const char* data, size_t n) {
+  uv_timer_start(timer_, on_timer, timeout_ms_, 0);
+  if (!ssl_) {
+    in_.append(data, n);
+  } else {
+    raw_in_.append(data, n);
+    if (handshaking_) {
+      int r = SSL_do_handshake(ssl_);
+      flush();
+      if (r != 1) {
+        int err = SSL_get_error(ssl_, r);
+        if (err != SSL_ERROR_WANT_READ) fail_connection("TLS handshake failed: " + tls_error_text());
+        return;
+      }
+      handshaking_ = false;
+      step_ = Step::tls_ehlo;
+      send_ehlo();
+      return;
+    }
+    char plain[16384];
+    int r;
+    while ((r = SSL_read(ssl_, plain, sizeof plain)) > 0) in_.append(plain, r);
+  }
+  if (in_.size() > kMaxReplyBytes) return fail_connection("reply too long");
+  parse_replies();
+}
+
+void SmtpClient::parse_replies() {
+  size_t nl;
+  while (!done_called_ && (nl = in_.find('\n')) != std::string::npos) {
+    std::string line = in_.substr(0, nl);
+    in_.erase(0, nl + 1);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    reply_lines_.push_back(line);
+    if (line.size() >= 4 && line[3] == '-') continue;
+    int code = line.size() >= 3 ? atoi(line.substr(0, 3).c_str()) : 0;
+    std::string text;
+    for (auto& l : reply_lines_) text += (text.empty() ? "" : " ") + l;
+    auto lines = std::move(reply_lines_);
+    reply_lines_.clear();
+    if (code < 200 || code > 599) return fail_connection("bad reply: " + line);
+    on_reply(code, text, lines);
+  }
+}
+
+void SmtpClient::send(const std::string& s) {
+  if (ssl_ && !handshaking_) SSL_write(ssl_, s.data(), static_cast<int>(s.size()));
+  else out_.append(s);
+  flush();
+}
+
+void SmtpClient::flush() {
+  if (out_.empty() || !tcp_) return;
+  auto* w = new WriteReq;
+  w->data.swap(out_);
+  w->req.data = w;
+  uv_buf_t b = uv_buf_init(w->data.data(), static_cast<unsigned>(w->data.size()));
+  uv_write(&w->req, reinterpret_cast<uv_stream_t*>(tcp_), &b, 1, [](uv_write_t* r, int) { delete static_cast<WriteReq*>(r->data); });
+}
+
+void SmtpClient::send_ehlo() { send("EHLO " + job_.helo + "\r\n"); }
+
+void SmtpClient::send_mail() {
+  step_ = Step::mail;
+  std::string cmd = "MAIL FROM:<" + job_.sender + ">";
+  if (offers_size_) cmd += " SIZE=" + std::to_string(job_.message->size());
+  if (offers_8bit_) cmd += " BODY=8BITMIME";
+  bool utf8 = false;
+  for (auto& s : job_.recipients)
+    for (char ch : s) utf8 |= static_cast<unsigned char>(ch) >= 0x80;
+  for (char ch : job_.sender) utf8 |= static_cast<unsigned char>(ch) >= 0x80;
+  if (utf8 && offers_utf8_) cmd += " SMTPUTF8";
+  send(cmd + "\r\n");
+}
+
+void SmtpClient::send_next_rcpt() {
+  step_ = Step::rcpt;
+  send("RCPT TO:<" + job_.recipients[rcpt_index_] + ">\r\n");
+}
+
+void SmtpClient::on_reply(int code, const std::string& text, const std::vector<std::string>& lines) {
+  ClientReply reply{code, text};
+  switch (step_) {
+    case Step::greeting:
+      if (code / 100 != 2) {
+        last_error_ = "greeting: " + text;
+        return close_socket(true);
+      }
+      step_ = Step::ehlo;
+      return send_ehlo();
+    case Step::ehlo:
+    case Step::tls_ehlo:
+      if (code / 100 != 2) {
+        if (step_ == Step::tls_ehlo) return fail_connection("EHLO after STARTTLS: " + text);
+        step_ = Step::helo;
+        return send("HELO " + job_.helo + "\r\n");
+      }
+      for (auto& l : lines) {
+        std::string ext = l.size() > 4 ? l.substr(4) : "";
+        for (char& ch : ext) ch = static_cast<char>(toupper(static_cast<unsigned char>(ch)));
+        offers_starttls_ |= ext == "STARTTLS";
+        offers_8bit_ |= ext == "8BITMIME";
+        offers_utf8_ |= ext == "SMTPUTF8";
+        offers_size_ |= ext.rfind("SIZE", 0) == 0;
+      }
+      if (offers_starttls_ && !ssl_) {
+        step_ = Step::starttls;
+        return send("STARTTLS\r\n");
+      }
+      return send_mail();
+    case Step::helo:
+      if (code / 100 != 2) return fail_connection("HELO: " + text);
+      return send_mail();
+    case Step::starttls:
+      if (code != 220) return send_mail();  // TLS is opportunistic: go on without it
+      ssl_ = SSL_new(client_tls_context());
+      {
+        BIO* bio = new_transport_bio(this);
+        SSL_set_bio(ssl_, bio, bio);
+      }
+      SSL_set_connect_state(ssl_);
+      handshaking_ = true;
+      in_.clear();
+      SSL_do_handshake(ssl_);
+      return flush();
+    case Step::mail:
+      if (code / 100 != 2) {
+        for (auto& r : results_) r = reply;
+        final_ = true;
+        step_ = Step::quit;
+        send("QUIT\r\n");
+        return finish(reply);
+      }
+      rcpt_index_ = 0;
+      return send_next_rcpt();
+    case Step::rcpt:
+      results_[rcpt_index_] = reply;
+      any_accepted_ |= reply.ok();
+      if (++rcpt_index_ < job_.recipients.size()) return send_next_rcpt();
+      if (!any_accepted_) {
+        final_ = true;
+        step_ = Step::quit;
+        send("QUIT\r\n");
+        return finish(reply);
+      }
+      step_ = Step::data;
+      return send("DATA\r\n");
+    case Step::data:
+    case Step::body:
+      if (step_ == Step::data && code == 354) {
+        step_ = Step::body;
+        return send(dot_stuff(*job_.message));
+      }
+      for (auto& r : results_)
+        if (r.ok()) r = reply;  // the final word on every accepted recipient
+      final_ = true;
+      step_ = Step::quit;
+      send("QUIT\r\n");
+      return finish(reply);
+    case Step::connect:
+    case Step::quit: return;
+  }
+}
+
+// Before MAIL, another address may do better; after it, the attempt is over.
+void SmtpClient::fail_connection(const std::string& why) {
+  if (done_called_) return;
+  last_error_ = why;
+  if (step_ <= Step::tls_ehlo) return close_socket(true);
+  finish({0, why});
+}
+
+void SmtpClient::finish(const ClientReply& rest) {
+  if (done_called_) return;
+  done_called_ = true;
+  // No answer, or accepted at RCPT but the message never confirmed: rest.
+  for (auto& r : results_)
+    if (r.code == 0 || (!final_ && r.ok())) r = rest;
+  uv_timer_stop(timer_);
+  auto done = std::move(done_);
+  auto results = std::move(results_);
+  done(std::move(results));
+  close_socket(false);
+}
+
+void SmtpClient::close_socket(bool then_retry) {
+  if (!tcp_) {
+    if (then_retry) try_next_address();
+    else if (done_called_) retire();
+    return;
+  }
+  uv_tcp_t* t = tcp_;
+  tcp_ = nullptr;
+  t->data = then_retry ? this : nullptr;
+  uv_read_stop(reinterpret_cast<uv_stream_t*>(t));
+  if (!then_retry && done_called_) {
+    // Shut down after the queued QUIT is written, then close; the client
+    // itself is done now.
+    auto* req = new uv_shutdown_t;
+    auto close_tcp = [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); };
+    if (uv_shutdown(req, reinterpret_cast<uv_stream_t*>(t), [](uv_shutdown_t* r, int) {
+          uv_close(reinterpret_cast<uv_handle_t*>(r->handle), [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
+          delete r;
+        }) != 0) {
+      delete req;
+      uv_close(reinterpret_cast<uv_handle_t*>(t), close_tcp);
+    }
+    retire();
+    return;
+  }
+  uv_close(reinterpret_cast<uv_handle_t*>(t), [](uv_handle_t* h) {
+    auto* c = static_cast<SmtpClient*>(h->data);
+    delete reinterpret_cast<uv_tcp_t*>(h);
+    if (c) c->try_next_address();
+  });
+}
+
+}  // namespace gannet::smtp

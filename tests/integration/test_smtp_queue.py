@@ -1,0 +1,155 @@
+"""The queue and the delivery agent: retries, bounces, MX lookups through
+c-ares, null MX, gannetctl queue."""
+import email
+import os
+import smtplib
+import subprocess
+
+from harness import Gannet, free_port, main, make_cert, wait_for
+from peers import DnsServer, SmtpSink
+from smtp_harness import SmtpTest
+
+
+class QueueBase(SmtpTest):
+    """alice submits; remote.test is a scripted sink, mx.test and
+    nullmx.test live in a private DNS, other.test is routed by port."""
+
+    submission_extra = "smtp_auth_plaintext on;"
+    workers = 2
+
+    def setUp(self):
+        self.sink = SmtpSink(rcpt_reply=self.rcpt_reply)
+        self.dns = DnsServer({
+            "mx.test": {"MX": [(10, "mail.mx.test")]},
+            "mail.mx.test": {"A": ["127.0.0.1"]},
+            "nullmx.test": {"MX": [(0, ".")]},
+        })
+        self.replies = {}
+        super().setUp()
+
+    def tearDown(self):
+        super().tearDown()
+        self.sink.stop()
+        self.dns.stop()
+
+    def rcpt_reply(self, attempt, rcpt):
+        script = self.replies.get(rcpt.split("@")[0], ["250 2.1.5 Ok"])
+        return script[min(attempt, len(script)) - 1]
+
+    def conf(self):
+        self.other_mx = getattr(self, "other_mx", None) or free_port()
+        return (f"smtp_route remote.test 127.0.0.1:{self.sink.port};\n"
+                f"smtp_route other.test 127.0.0.1:{self.other_mx};\n"
+                f"smtp_resolver 127.0.0.1:{self.dns.port};\n"
+                f"smtp_delivery_port {self.sink.port};\n"
+                "smtp_queue_retry 1s; smtp_queue_interval 100ms; smtp_helo_name mail.example.test;\n" + super().conf())
+
+    def send(self, *rcpts, subject="out"):
+        with smtplib.SMTP("127.0.0.1", self.sub, timeout=20) as s:
+            s.ehlo("client")
+            s.login("alice@example.test", "alice-pw")
+            s.sendmail("alice@example.test", list(rcpts), f"From: alice@example.test\r\nSubject: {subject}\r\n\r\nhello\r\n")
+
+    def queued(self):
+        return "0 queued" not in self.ctl("queue", "list")
+
+    def show_all(self):
+        out = ""
+        for line in self.ctl("queue", "list").splitlines():
+            if "\t" in line:
+                out += self.ctl("queue", "show", line.split("\t")[0])
+        return out
+
+
+class QueueTest(QueueBase):
+    def test_delivered_through_a_route(self):
+        self.send("friend@remote.test")
+        wait_for(lambda: self.sink.messages, what="delivery to the sink")
+        sender, rcpts, data = self.sink.messages[0]
+        self.assertEqual((sender, rcpts), ("alice@example.test", ["friend@remote.test"]))
+        self.assertIn(b"Subject: out", data)
+        self.assertIn(b"with ESMTPA", data)
+        wait_for(lambda: not self.queued(), what="the entry to leave the queue")
+        self.assertEqual(self.ctl("store", "check"), "store is consistent\n")
+
+    def test_temporary_failures_are_retried(self):
+        self.replies["slow"] = ["451 4.7.1 try later", "451 4.7.1 try later", "250 2.1.5 Ok"]
+        self.send("slow@remote.test")
+        wait_for(lambda: self.sink.attempts >= 1 and "451 4.7.1" in self.ctl("queue", "list") + self.show_all(),
+                 what="a deferred attempt")
+        wait_for(lambda: self.sink.messages, timeout=30, what="delivery on the third attempt")
+        self.assertEqual(self.sink.attempts, 3)
+        wait_for(lambda: not self.queued(), what="the entry to leave the queue")
+        self.assertEqual(self.inbox("alice"), [], "no bounce for a delivered message")
+
+    def test_permanent_failure_bounces_to_the_sender(self):
+        self.replies["gone"] = ["550 5.1.1 <gone@remote.test>: no such user"]
+        self.send("gone@remote.test", "friend@remote.test", subject="partly")
+        wait_for(lambda: self.inbox("alice"), timeout=20, what="the bounce in alice's INBOX")
+        bounce = email.message_from_bytes(self.inbox("alice")[0])
+        self.assertEqual(bounce.get_content_type(), "multipart/report")
+        self.assertEqual(bounce.get_param("report-type"), "delivery-status")
+        text = self.inbox("alice")[0].decode()
+        self.assertIn("Final-Recipient: rfc822; gone@remote.test", text)
+        self.assertIn("Status: 5.1.1", text)
+        self.assertIn("Diagnostic-Code: smtp; 550 5.1.1", text)
+        self.assertIn("Subject: partly", text, "the original headers come back")
+        self.assertNotIn("friend@remote.test", text.split("text/rfc822-headers")[0], "the delivered one is not reported")
+        self.assertEqual(len(self.sink.messages), 1)
+        self.assertEqual(self.sink.messages[0][1], ["friend@remote.test"])
+        wait_for(lambda: not self.queued(), what="the entry to leave the queue")
+
+    def test_mx_lookup_through_c_ares(self):
+        self.send("someone@mx.test")
+        wait_for(lambda: self.sink.messages, what="delivery via the MX host")
+        self.assertEqual(self.sink.messages[0][1], ["someone@mx.test"])
+
+    def test_null_mx_and_unknown_domain_bounce(self):
+        self.send("x@nullmx.test", "y@nxdomain.test")
+        wait_for(lambda: self.inbox("alice"), timeout=20, what="the bounce")
+        text = self.inbox("alice")[0].decode()
+        self.assertIn("null MX", text)
+        self.assertIn("Status: 5.1.10", text)
+        self.assertIn("y@nxdomain.test", text)
+        self.assertIn("Host or domain name not found", text)
+        self.assertEqual(self.sink.attempts, 0)
+
+    def test_queue_hold_flush_and_show(self):
+        self.replies["later"] = ["451 4.3.0 busy"] * 100
+        self.send("later@remote.test")
+        wait_for(lambda: "451 4.3.0 busy" in self.show_all(), what="a deferred entry")
+        qid = self.ctl("queue", "list").split("\t")[0]
+        self.assertIn("recipient: <later@remote.test> pending: 451 4.3.0 busy", self.ctl("queue", "show", qid))
+        self.ctl("queue", "hold", qid)
+        seen = self.sink.attempts
+        self.replies["later"] = ["250 2.1.5 Ok"]
+        self.ctl("queue", "release", qid)  # due now
+        wait_for(lambda: self.sink.messages, what="delivery after release")
+        self.assertGreater(self.sink.attempts, seen)
+
+
+class GannetToGannetTest(QueueBase):
+    """The agent against a second Gannet: STARTTLS on the way."""
+
+    def test_delivery_to_another_gannet_uses_starttls(self):
+        other = Gannet(f"""mail {{ ssl_certificate cert.pem; ssl_certificate_key cert.key; server_name mx.other.test;
+            server {{ listen 127.0.0.1:{self.other_mx}; protocol smtp; smtp_role mx; }} }}\n""", workers=1)
+        self.servers.append(other)
+        make_cert(other.dir, "cert", "mx.other.test")
+        ctl = os.path.join(os.path.dirname(os.environ.get("GANNET", "")) or ".", "gannetctl")
+        run = lambda *a, stdin="": subprocess.run([ctl, "-c", other.conf, *a], input=stdin, capture_output=True,
+                                                  text=True, timeout=60, check=True).stdout
+        run("domain", "add", "other.test")
+        run("user", "add", "carol@other.test", "--password-stdin", stdin="pw\n")
+        other.start()
+        self.send("carol@other.test", subject="to carol")
+        wait_for(lambda: "1 messages" in run("mailbox", "list", "carol@other.test"), what="carol's mail")
+        stored = run("message", "show", "carol@other.test", "INBOX", "1")
+        self.assertIn("Subject: to carol", stored)
+        self.assertRegex(stored, r"Received: from mail\.example\.test \(\[127\.0\.0\.1\]\)\r?\n\s+by mx\.other\.test "
+                                 r"\(Gannet\) with ESMTPS")
+        wait_for(lambda: not self.queued(), what="the entry to leave the queue")
+
+
+if __name__ == "__main__":
+    main()
