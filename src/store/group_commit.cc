@@ -32,12 +32,15 @@ void GroupCommit::after(uv_work_t* req, int) {
   auto batch = std::move(self->running_);
   auto statuses = std::move(self->statuses_);
   self->running_.clear();
-  self->busy_ = false;
   bool alive = true;
   self->alive_ = &alive;
+  // Still busy while the callbacks run: a write one of them makes (the next
+  // pipelined message, a bounce) joins queued_ and goes in the next batch,
+  // instead of starting a batch of its own beside this one.
   for (size_t i = 0; i < batch.size() && alive; i++) batch[i].done(statuses[i]);
   if (!alive) return;
   self->alive_ = nullptr;
+  self->busy_ = false;
   if (!self->queued_.empty()) self->start();
 }
 

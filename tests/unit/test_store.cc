@@ -2,6 +2,8 @@
 #include <catch2/catch.hpp>
 
 #include <sys/wait.h>
+
+#include <functional>
 #include <unistd.h>
 
 #include "store/change_feed.h"
@@ -265,4 +267,29 @@ TEST_CASE("the queue: due entries by time, held ones skipped, bodies freed with 
   REQUIRE(r.write([&](Txn& t) { return t.queue_delete(a); }) == Status::ok);
   CHECK(r.store->read([&](Txn& t) { return t.body(e.body_id).has_value(); }) == false);
   CHECK(r.problems().empty());
+}
+
+TEST_CASE("group commit: a completion that writes again joins the next batch") {
+  StoreRig r;
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  int stored = 0;
+  // Each completion queues the next message, as a pipelining SMTP client
+  // makes the session do; ten such chains run side by side.
+  std::function<void(int)> chain = [&](int left) {
+    r.store->write(&loop, [&](Txn& t) { return t.deliver("chained", {r.alice}, 0); }, [&, left](Status s) {
+      REQUIRE(s == Status::ok);
+      stored++;
+      if (left > 1) chain(left - 1);
+    });
+  };
+  uint64_t before = r.store->last_commit_id();
+  for (int i = 0; i < 10; i++) chain(5);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  CHECK(stored == 50);
+  // Batches of 1, 10, 10, 10, 10, 9: six commits (1, 9, 1, 9... would be ten).
+  CHECK(r.store->last_commit_id() - before == 6);
+  CHECK(r.mailbox(r.alice, "INBOX").messages == 50);
+  CHECK(r.problems().empty());
+  uv_loop_close(&loop);
 }
