@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <ctime>
 
+#include "mail/message_parser.h"
 #include "store/codec.h"
 
 namespace gannet::store {
@@ -458,7 +459,8 @@ Status Txn::set_flags(uint32_t mailbox_id, uint32_t uid, uint32_t flags, const s
 
 Status Txn::deliver(std::string_view message, const std::vector<uint32_t>& user_ids, int64_t date) {
   uint64_t body_id;
-  if (Status s = put_body(message, {}, body_id); s != Status::ok) return s;
+  if (Status s = put_body(message, mail::encode_meta(mail::parse_message(message)), body_id); s != Status::ok)
+    return s;
   for (uint32_t id : user_ids) {
     if (Status s = ensure_default_mailboxes(id); s != Status::ok) return s;
     auto inbox = mailbox(id, "INBOX");
