@@ -32,6 +32,7 @@ struct Command {
 std::span<const Command> account_commands();  // domain, user, alias, mailbox, store
 std::span<const Command> dns_commands();  // dkim keygen, dns show
 std::span<const Command> queue_commands();
+std::span<const Command> import_commands();  // import maildir|mbox, export maildir
 
 int fail(const std::string& msg);
 // Prints done, or the failure in words an admin can act on; the exit code.

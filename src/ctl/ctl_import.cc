@@ -1,0 +1,385 @@
+// import maildir|mbox, export maildir: a user moves in from Dovecot
+// (iRedMail's Maildir++), mutt or Thunderbird (mbox), and out again. The
+// formats are store/maildir.h's pure functions; this file does the I/O.
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+
+#include "ctl/ctl.h"
+#include "mail/message_parser.h"
+#include "store/maildir.h"
+#include "store/mutf7.h"
+
+namespace gannet::ctl {
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace md = store::maildir;
+using store::Status;
+
+// Messages per transaction: one fsync per batch rather than per message, a
+// running server's deliveries get the writer lock between batches, and a
+// failure loses at most one batch. The byte bound keeps memory flat when
+// messages are large.
+constexpr size_t kBatchMessages = 100;
+constexpr size_t kBatchBytes = 32u << 20;
+
+std::string errno_text(const std::string& what) { return what + ": " + strerror(errno); }
+
+void warn(const std::string& msg) { fprintf(stderr, "gannetctl: warning: %s\n", msg.c_str()); }
+
+bool read_file(const std::string& path, std::string& out, std::string& err) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return err = errno_text(path), false;
+  out.clear();
+  char buf[65536];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof buf)) != 0) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  if (n < 0) err = errno_text(path);
+  close(fd);
+  return n == 0;
+}
+
+bool write_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
+}
+
+// A whole file mapped read-only: an mbox may be larger than we care to copy.
+class MappedFile {
+ public:
+  ~MappedFile() {
+    if (data_) munmap(data_, size_);
+  }
+  bool open(const std::string& path, std::string& err) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return err = errno_text(path), false;
+    struct stat st;
+    bool ok = fstat(fd, &st) == 0;
+    if (!ok) err = errno_text(path);
+    else if (!S_ISREG(st.st_mode)) ok = false, err = path + ": not a file";
+    if (ok) {
+      size_ = static_cast<size_t>(st.st_size);
+      mtime_ = st.st_mtime;
+      if (size_ > 0 && (data_ = mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0)) == MAP_FAILED)
+        data_ = nullptr, ok = false, err = errno_text(path);
+    }
+    close(fd);
+    return ok;
+  }
+  std::string_view text() const { return data_ ? std::string_view(static_cast<const char*>(data_), size_) : ""; }
+  int64_t mtime() const { return mtime_; }
+
+ private:
+  void* data_ = nullptr;
+  size_t size_ = 0;
+  int64_t mtime_ = 0;
+};
+
+std::optional<store::User> find_user(Ctl& c) {
+  return c.store->read([&](store::Txn& t) { return t.user(c.args[0]); });
+}
+
+// The user's mailbox NAME, made if missing (with the default ones).
+Status prepare_mailbox(Ctl& c, uint32_t user_id, const std::string& name, uint32_t& id) {
+  return c.store->write_now([&](store::Txn& t) {
+    Status s = t.ensure_default_mailboxes(user_id);
+    if (s != Status::ok) return s;
+    store::Mailbox mb;
+    s = t.create_mailbox(user_id, name, store::SpecialUse::none, &mb);
+    if (s == Status::exists) {
+      mb = *t.mailbox(user_id, name);
+      s = Status::ok;
+    }
+    id = mb.id;
+    return s;
+  });
+}
+
+// Appends messages to one mailbox, a batch per transaction.
+class Batcher {
+ public:
+  Batcher(store::Store& s, uint32_t mailbox_id) : store_(s), mailbox_id_(mailbox_id) {}
+
+  Status add(std::string data, uint32_t flags, std::vector<std::string> keywords, int64_t date) {
+    Pending p{std::move(data), {}, flags, std::move(keywords), date};
+    p.meta = mail::encode_meta(mail::parse_message(p.data));  // parsed before the writer lock is taken
+    bytes_ += p.data.size();
+    batch_.push_back(std::move(p));
+    return batch_.size() >= kBatchMessages || bytes_ >= kBatchBytes ? flush() : Status::ok;
+  }
+
+  Status flush() {
+    if (batch_.empty()) return Status::ok;
+    Status s = store_.write_now([&](store::Txn& t) {
+      for (auto& m : batch_) {
+        uint64_t body;
+        Status st = t.put_body(m.data, m.meta, body);
+        if (st == Status::ok) st = t.append(mailbox_id_, body, m.flags, m.date, nullptr, m.keywords);
+        if (st != Status::ok) return st;
+      }
+      return Status::ok;
+    });
+    if (s == Status::ok) done_ += batch_.size();
+    batch_.clear();
+    bytes_ = 0;
+    return s;
+  }
+
+  size_t done() const { return done_; }
+
+ private:
+  struct Pending {
+    std::string data, meta;
+    uint32_t flags;
+    std::vector<std::string> keywords;
+    int64_t date;
+  };
+  store::Store& store_;
+  uint32_t mailbox_id_;
+  std::vector<Pending> batch_;
+  size_t bytes_ = 0, done_ = 0;
+};
+
+int import_failed(Status s, const std::string& mailbox, size_t imported) {
+  return fail("import stopped in mailbox " + mailbox + ": " + store::status_text(s) + " (" + std::to_string(imported) +
+              " messages were imported before)");
+}
+
+// --- import maildir ---
+
+bool is_maildir(const fs::path& p) {
+  std::error_code ec;
+  return fs::is_directory(p / "cur", ec) || fs::is_directory(p / "new", ec);
+}
+
+struct Folder {
+  std::string mailbox;
+  fs::path dir;
+};
+
+// The root as INBOX, then each Maildir++ ".Sub.Folder" beside its cur/.
+std::vector<Folder> maildir_folders(const fs::path& root, size_t& skipped) {
+  std::vector<Folder> out{{"INBOX", root}};
+  std::error_code ec;
+  for (auto& e : fs::directory_iterator(root, ec)) {
+    std::string name = e.path().filename().string();
+    if (!name.starts_with(".") || !e.is_directory(ec) || !is_maildir(e.path())) continue;
+    if (auto mailbox = md::folder_to_mailbox(name)) {
+      out.push_back({*mailbox, e.path()});
+    } else {
+      warn("folder " + name + ": its name is neither modified UTF-7 nor UTF-8; skipped");
+      skipped++;
+    }
+  }
+  std::sort(out.begin() + 1, out.end(), [](auto& a, auto& b) { return a.mailbox < b.mailbox; });
+  return out;
+}
+
+struct MessageFile {
+  std::string name, path;
+  int64_t mtime;
+};
+
+// cur/ and new/, in name order: Maildir names start with the delivery time.
+std::vector<MessageFile> message_files(const fs::path& dir) {
+  std::vector<MessageFile> out;
+  for (const char* sub : {"cur", "new"}) {
+    std::error_code ec;
+    for (auto& e : fs::directory_iterator(dir / sub, ec)) {
+      std::string name = e.path().filename().string(), path = e.path().string();
+      struct stat st;
+      if (name.starts_with(".") || stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+      out.push_back({name, path, st.st_mtime});
+    }
+  }
+  std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.name < b.name; });
+  return out;
+}
+
+int import_maildir(Ctl& c) {
+  auto user = find_user(c);
+  if (!user) return fail("user " + c.args[0] + ": not found");
+  fs::path root = c.args[1];
+  struct stat st;
+  if (stat(c.args[1].c_str(), &st) != 0) return fail(errno_text(c.args[1]));
+  if (!S_ISDIR(st.st_mode) || !is_maildir(root)) return fail(c.args[1] + ": not a Maildir (no cur/ or new/ in it)");
+
+  size_t skipped = 0, total = 0, odd_flags = 0;
+  auto folders = maildir_folders(root, skipped);
+  for (auto& f : folders) {
+    md::KeywordTable keywords;
+    std::string text, err;
+    if (read_file((f.dir / "dovecot-keywords").string(), text, err)) keywords = md::parse_keywords_file(text);
+    uint32_t mailbox_id = 0;
+    Status s = prepare_mailbox(c, user->id, f.mailbox, mailbox_id);
+    if (s != Status::ok) return import_failed(s, f.mailbox, total);
+    Batcher batch(*c.store, mailbox_id);
+    for (auto& m : message_files(f.dir)) {
+      std::string data;
+      if (!read_file(m.path, data, err))  // gone? Dovecot renames files: stop it during the import
+        return fail(err + " (" + std::to_string(total + batch.done()) + " messages were imported before)");
+      auto flags = md::parse_filename(m.name, keywords);
+      odd_flags += !flags.unknown.empty();
+      if ((s = batch.add(std::move(data), flags.flags, std::move(flags.keywords), m.mtime)) != Status::ok) break;
+    }
+    if (s == Status::ok) s = batch.flush();
+    total += batch.done();
+    if (s != Status::ok) return import_failed(s, f.mailbox, total);
+    printf("%s\t%zu messages\n", f.mailbox.c_str(), batch.done());
+  }
+  if (odd_flags)
+    warn(std::to_string(odd_flags) + " messages had flag letters that no dovecot-keywords entry explains;"
+         " those were left out");
+  printf("imported %zu messages into %zu mailboxes of %s\n", total, folders.size(), user->address.c_str());
+  if (skipped) return fail(std::to_string(skipped) + " folders could not be imported");
+  return 0;
+}
+
+// --- import mbox ---
+
+int import_mbox(Ctl& c) {
+  auto user = find_user(c);
+  if (!user) return fail("user " + c.args[0] + ": not found");
+  const std::string &mailbox = c.args[1], &path = c.args[2];
+  if (!store::valid_utf8(mailbox)) return fail("mailbox " + mailbox + ": not UTF-8");
+  MappedFile file;
+  std::string err;
+  if (!file.open(path, err)) return fail(err);
+  md::MboxReader reader(file.text());
+  if (!reader.valid()) return fail(path + ": not an mbox file (it does not start with a \"From \" line)");
+
+  uint32_t mailbox_id = 0;
+  Status s = prepare_mailbox(c, user->id, mailbox, mailbox_id);
+  if (s != Status::ok) return import_failed(s, mailbox, 0);
+  Batcher batch(*c.store, mailbox_id);
+  md::MboxMessage m;
+  while (s == Status::ok && reader.next(m)) {
+    uint32_t flags = md::mbox_status_flags(m.data);
+    s = batch.add(std::move(m.data), flags, {}, m.date.value_or(file.mtime()));
+  }
+  if (s == Status::ok) s = batch.flush();
+  if (s != Status::ok) return import_failed(s, mailbox, batch.done());
+  printf("imported %zu messages into %s of %s\n", batch.done(), mailbox.c_str(), user->address.c_str());
+  return 0;
+}
+
+// --- export maildir ---
+
+bool make_maildir(const fs::path& dir, bool subfolder, std::string& err) {
+  for (const char* sub : {"", "cur", "new", "tmp"}) {
+    std::string p = (dir / sub).string();
+    if (mkdir(p.c_str(), 0700) != 0 && errno != EEXIST) return err = errno_text(p), false;
+  }
+  if (subfolder) {  // Maildir++'s mark of a folder (Courier, Dovecot)
+    std::string p = (dir / "maildirfolder").string();
+    int fd = open(p.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) return err = errno_text(p), false;
+    close(fd);
+  }
+  return true;
+}
+
+// Written in tmp/, then renamed into cur/: a Maildir reader never sees half a message.
+bool write_message(const fs::path& dir, const std::string& unique, const std::string& name, std::string_view data,
+                   int64_t date, std::string& err) {
+  std::string tmp = (dir / "tmp" / unique).string(), dst = (dir / "cur" / name).string();
+  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return err = errno_text(tmp), false;
+  const timespec times[2] = {{static_cast<time_t>(date), 0}, {static_cast<time_t>(date), 0}};
+  bool ok = write_all(fd, data) && futimens(fd, times) == 0;  // Dovecot reads the internal date from the mtime
+  if (!ok) err = errno_text(tmp);
+  if (close(fd) != 0 && ok) ok = false, err = errno_text(tmp);
+  if (ok && rename(tmp.c_str(), dst.c_str()) != 0) ok = false, err = errno_text(dst);
+  if (!ok) unlink(tmp.c_str());
+  return ok;
+}
+
+int export_maildir(Ctl& c) {
+  auto user = find_user(c);
+  if (!user) return fail("user " + c.args[0] + ": not found");
+  fs::path root = c.args[1];
+  std::error_code ec;
+  // Into an existing Maildir, a second export would double every message.
+  if (fs::exists(root, ec) && !(fs::is_directory(root, ec) && fs::is_empty(root, ec)))
+    return fail(c.args[1] + ": exists and is not an empty directory");
+  std::string err;
+  if (!make_maildir(root, false, err)) return fail(err);
+
+  auto mailboxes = c.store->read([&](store::Txn& t) { return t.mailboxes(user->id); });
+  size_t total = 0, dropped = 0, skipped = 0;
+  for (auto& mb : mailboxes) {
+    auto folder = md::mailbox_to_folder(mb.name);
+    if (!folder) {
+      warn("mailbox " + mb.name + ": no Maildir++ folder name can spell it; skipped");
+      skipped++;
+      continue;
+    }
+    fs::path dir = folder->empty() ? root : root / *folder;
+    if (!folder->empty() && !make_maildir(dir, true, err)) return fail(err);
+    md::KeywordTable keywords;
+    size_t n = 0;
+    // One snapshot per mailbox; bodies are written from the map, not copied.
+    bool ok = c.store->read([&](store::Txn& t) {
+      for (auto& m : t.messages(mb.id)) {
+        auto body = t.body(m.body_id);
+        if (!body) return err = "mailbox " + mb.name + ": the body of UID " + std::to_string(m.uid) + " is missing", false;
+        // Unique within the folder by UID; ",S=" is Dovecot's size hint.
+        std::string unique = std::to_string(m.internal_date) + ".U" + std::to_string(m.uid) + "V" +
+                             std::to_string(mb.uidvalidity) + ".gannet,S=" + std::to_string(body->size());
+        std::string name = md::make_filename(unique, m.flags, m.keywords, keywords, &dropped);
+        if (!write_message(dir, unique, name, *body, m.internal_date, err)) return false;
+        n++;
+      }
+      return true;
+    });
+    if (!ok) return fail(err + " (" + std::to_string(total + n) + " messages were exported before)");
+    if (!keywords.empty()) {
+      std::string path = (dir / "dovecot-keywords").string();
+      int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+      bool written = fd >= 0 && write_all(fd, md::format_keywords_file(keywords));
+      if (fd >= 0) close(fd);
+      if (!written) return fail(errno_text(path));
+    }
+    total += n;
+    printf("%s\t%zu messages\n", mb.name.c_str(), n);
+  }
+  int fd = open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  bool synced = fd >= 0 && syncfs(fd) == 0;  // the export may be the only copy soon
+  if (!synced) err = errno_text(c.args[1]);
+  if (fd >= 0) close(fd);
+  if (!synced) return fail(err);
+  if (dropped) warn(std::to_string(dropped) + " keywords were left out: a Maildir folder has only 26 keyword letters");
+  printf("exported %zu messages in %zu mailboxes to %s\n", total, mailboxes.size() - skipped, c.args[1].c_str());
+  if (skipped) return fail(std::to_string(skipped) + " mailboxes could not be exported");
+  return 0;
+}
+
+const Command commands[] = {
+    {"import", "maildir", 2, 2, "import maildir ADDRESS PATH", import_maildir},
+    {"import", "mbox", 3, 3, "import mbox ADDRESS MAILBOX PATH", import_mbox},
+    {"export", "maildir", 2, 2, "export maildir ADDRESS PATH", export_maildir},
+};
+
+}  // namespace
+
+std::span<const Command> import_commands() { return commands; }
+
+}  // namespace gannet::ctl
