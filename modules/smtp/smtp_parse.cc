@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <charconv>
-#include <span>
 
 namespace gannet::smtp {
 
@@ -39,6 +38,7 @@ bool is_alpha(unsigned char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c
 bool is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
 bool is_alnum(unsigned char c) { return is_alpha(c) || is_digit(c); }
 bool is_hex_upper(unsigned char c) { return is_digit(c) || (c >= 'A' && c <= 'F'); }
+bool is_hex(unsigned char c) { return is_hex_upper(c) || (c >= 'a' && c <= 'f'); }
 int hex_value(unsigned char c) { return is_digit(c) ? c - '0' : c - 'A' + 10; }
 
 // RFC 5322 atext; '%' and '!' are plain characters here, never routing.
@@ -128,8 +128,12 @@ bool valid_literal(std::string_view inner, std::string& canonical) {
   }
   if (inner.size() <= tag.size() || !iequals(inner.substr(0, tag.size()), tag)) return false;
   std::string_view addr = inner.substr(tag.size());
-  if (addr.size() >= INET6_ADDRSTRLEN) return false;
-  std::string text(addr);  // inet_pton wants a C string
+  // Only the octets of RFC 5321's IPv6 forms: a NUL would end the C string
+  // inet_pton reads, and what follows it would go unchecked.
+  if (addr.size() >= INET6_ADDRSTRLEN ||
+      !std::all_of(addr.begin(), addr.end(), [](unsigned char c) { return is_hex(c) || c == ':' || c == '.'; }))
+    return false;
+  std::string text(addr);
   in6_addr out;
   if (inet_pton(AF_INET6, text.c_str(), &out) != 1) return false;
   std::transform(text.begin(), text.end(), text.begin(), lower);
@@ -180,7 +184,8 @@ size_t parse_path(std::string_view s, PathKind kind, Path& out) {
       case sw_first:
         if (c == '>') {
           if (kind != PathKind::reverse) return 0;
-          out = Path{.null = true};
+          out = Path();
+          out.null = true;
           return i + 1;
         }
         if (c == '@') {
@@ -353,6 +358,18 @@ struct Param {
 
 using Result = std::optional<SyntaxError>;
 
+// Calls f on each piece of s between seps (empty pieces included) until
+// one returns an error.
+template <class F>
+Result each_piece(std::string_view s, char sep, F f) {
+  for (size_t pos = 0;;) {
+    size_t end = std::min(s.find(sep, pos), s.size());
+    if (auto err = f(s.substr(pos, end - pos))) return err;
+    if (end == s.size()) return {};
+    pos = end + 1;
+  }
+}
+
 template <class P>
 struct ParamRow {
   std::string_view keyword;
@@ -398,7 +415,7 @@ Result set_ret(const Param& p, MailParams& m) {
 // RFC 3461 4.4: ENVID is xtext of at most 100 characters once decoded.
 Result set_envid(const Param& p, MailParams& m) {
   std::string decoded;
-  if (!p.has_value || !decode_xtext(p.value, false, &decoded) || decoded.size() > 100)
+  if (!decode_xtext(p.value, false, &decoded) || decoded.empty() || decoded.size() > 100)
     return param_error("Invalid ENVID parameter");
   m.envid = p.value;
   return {};
@@ -411,7 +428,7 @@ Result set_auth(const Param& p, MailParams& m) {
     return {};
   }
   std::string decoded;
-  if (!p.has_value || !decode_xtext(p.value, false, &decoded) || decoded.empty() ||
+  if (!decode_xtext(p.value, false, &decoded) || decoded.empty() ||
       std::any_of(decoded.begin(), decoded.end(), [](char c) { return static_cast<unsigned char>(c) < 32 || c == 127; }) ||
       !valid_utf8(decoded))
     return param_error("Invalid AUTH parameter");
@@ -429,16 +446,15 @@ Result set_notify(const Param& p, RcptParams& r) {
   }
   if (!p.has_value) return bad;
   unsigned seen = 0;
-  for (size_t pos = 0; pos <= p.value.size();) {
-    size_t comma = std::min(p.value.find(',', pos), p.value.size());
-    std::string_view item = p.value.substr(pos, comma - pos);
+  auto err = each_piece(p.value, ',', [&](std::string_view item) -> Result {
     auto k = std::find_if(std::begin(kinds), std::end(kinds), [&](std::string_view n) { return iequals(item, n); });
     if (k == std::end(kinds)) return bad;  // NEVER in a list lands here too
     unsigned bit = 1u << (k - std::begin(kinds));
     if (seen & bit) return bad;
     seen |= bit;
-    pos = comma + 1;
-  }
+    return {};
+  });
+  if (err) return err;
   r.notify = to_upper(p.value);
   return {};
 }
@@ -468,7 +484,7 @@ const ParamRow<RcptParams> rcpt_params[] = {
 };
 
 // esmtp-param = esmtp-keyword ["=" esmtp-value]; keyword = (ALPHA / DIGIT)
-// *(ALPHA / DIGIT / "-"); value = 1*(%d33-60 / %d62-126), and UTF-8 by
+// *(ALPHA / DIGIT / "-"); value = *(%d33-60 / %d62-126), and UTF-8 by
 // RFC 6531.
 bool split_param(std::string_view s, Param& p) {
   size_t eq = s.find('=');
@@ -478,8 +494,7 @@ bool split_param(std::string_view s, Param& p) {
     return false;
   if (eq == std::string_view::npos) return true;
   p.has_value = true;
-  p.value = s.substr(eq + 1);
-  if (p.value.empty()) return false;
+  p.value = s.substr(eq + 1);  // may be empty: each setter says what it takes, so "SIZE=" is a bad SIZE
   for (size_t i = 0; i < p.value.size(); i++) {
     unsigned char c = p.value[i];
     if (c >= 33 && c <= 126 && c != '=') continue;
@@ -492,29 +507,26 @@ bool split_param(std::string_view s, Param& p) {
 
 // Parameters are separated by one SP each; each keyword is looked up in
 // the table and may appear once.
-template <class P>
-Result parse_params(std::string_view s, std::span<const ParamRow<P>> table, P& out) {
-  static_assert(sizeof(unsigned) * 8 >= 16);
-  unsigned seen = 0;
-  for (size_t pos = 0; pos <= s.size();) {
-    size_t sp = std::min(s.find(' ', pos), s.size());
+template <class P, size_t N>
+Result parse_params(std::string_view s, const ParamRow<P> (&table)[N], P& out) {
+  static_assert(N <= 32, "seen is a bit per row");
+  uint32_t seen = 0;
+  return each_piece(s, ' ', [&](std::string_view piece) -> Result {
     Param p;
-    if (!split_param(s.substr(pos, sp - pos), p)) return param_error("Bad parameter syntax");
-    auto row = std::find_if(table.begin(), table.end(), [&](auto& r) { return iequals(r.keyword, p.keyword); });
-    if (row == table.end()) return param_error("Unsupported parameter");
-    unsigned bit = 1u << (row - table.begin());
+    if (!split_param(piece, p)) return param_error("Bad parameter syntax");
+    auto row = std::find_if(std::begin(table), std::end(table), [&](auto& r) { return iequals(r.keyword, p.keyword); });
+    if (row == std::end(table)) return param_error("Unsupported parameter");
+    uint32_t bit = 1u << (row - std::begin(table));
     if (seen & bit) return param_error("Duplicate parameter");
     seen |= bit;
-    if (auto err = row->set(p, out)) return err;
-    pos = sp + 1;
-  }
-  return {};
+    return row->set(p, out);
+  });
 }
 
 // "FROM:" / "TO:", one optional SP, the path, then SP and parameters.
-template <class P>
+template <class P, size_t N>
 Result parse_path_and_params(std::string_view arg, std::string_view prefix, PathKind kind, const SyntaxError& bad_path,
-                             std::span<const ParamRow<P>> table, Path& path, P& params) {
+                             const ParamRow<P> (&table)[N], Path& path, P& params) {
   if (arg.size() < prefix.size() || !iequals(arg.substr(0, prefix.size()), prefix))
     return SyntaxError{501, "5.5.2 Syntax: " + std::string(kind == PathKind::reverse ? "MAIL" : "RCPT") + " " +
                                 std::string(prefix) + "<address>"};
@@ -600,11 +612,11 @@ Command parse_command(std::string_view line) {
 }
 
 std::optional<SyntaxError> parse_mail(std::string_view arg, Path& path, MailParams& params) {
-  return parse_path_and_params<MailParams>(arg, "FROM:", PathKind::reverse, bad_sender(), mail_params, path, params);
+  return parse_path_and_params(arg, "FROM:", PathKind::reverse, bad_sender(), mail_params, path, params);
 }
 
 std::optional<SyntaxError> parse_rcpt(std::string_view arg, Path& path, RcptParams& params) {
-  return parse_path_and_params<RcptParams>(arg, "TO:", PathKind::forward, bad_recipient(), rcpt_params, path, params);
+  return parse_path_and_params(arg, "TO:", PathKind::forward, bad_recipient(), rcpt_params, path, params);
 }
 
 }  // namespace gannet::smtp
