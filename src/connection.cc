@@ -292,9 +292,11 @@ void Connection::on_timer(uv_timer_t* t) {
   c->close("timeout");
 }
 
+// A connection still in its handshake was accepted all the same: it is
+// served like the others (its handshake timeout and worker_shutdown_timeout
+// bound it), so a client that connects during a reload is never dropped.
 void Connection::drain() {
-  if (!started_ || handshaking_) close("shutdown");
-  else session_->on_drain();
+  if (started_ && !handshaking_) session_->on_drain();
 }
 
 void Connection::close(std::string_view result) {
