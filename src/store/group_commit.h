@@ -6,6 +6,8 @@
 
 #include <uv.h>
 
+#include <memory>
+#include <mutex>
 #include <vector>
 
 #include "store/store.h"
@@ -17,6 +19,8 @@ class GroupCommit {
   GroupCommit(Store& store, uv_loop_t* loop) : store_(store), loop_(loop) {}
   ~GroupCommit();
   void add(Store::Op op, Store::Done done);
+  // prepare runs on the pool first; then op is added as by add().
+  void add_prepared(Store::Prepare prepare, Store::Op op, Store::Done done);
   size_t last_batch_size() const { return last_batch_; }
 
  private:
@@ -30,12 +34,17 @@ class GroupCommit {
 
   Store& store_;
   uv_loop_t* loop_;
+  // queued_ is shared with the pool thread: the batch is taken only once
+  // the writer lock is held, so writes that arrive while another worker
+  // commits still join it.
+  std::mutex queued_mutex_;
   std::vector<Pending> queued_;
-  std::vector<Pending> running_;
+  std::vector<Pending> running_;  // the pool's while busy_, then the loop's
   std::vector<Status> statuses_;
   uv_work_t req_{};
   bool busy_ = false;
   bool* alive_ = nullptr;  // cleared by the destructor while a batch runs
+  std::shared_ptr<bool> prepares_alive_ = std::make_shared<bool>(true);
   size_t last_batch_ = 0;
 };
 

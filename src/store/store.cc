@@ -59,30 +59,49 @@ Store::~Store() {
   if (env_) mdb_env_close(env_);
 }
 
-Status commit_batch(MDB_env* env, const Dbs& dbs, const std::vector<const Store::Op*>& ops, std::vector<Status>& statuses) {
+namespace {
+
+Status txn_status(int rc) { return rc == MDB_MAP_FULL ? Status::map_full : Status::io; }
+
+}  // namespace
+
+Status begin_batch(MDB_env* env, MDB_txn** parent) {
+  int rc = mdb_txn_begin(env, nullptr, 0, parent);
+  return rc == 0 ? Status::ok : txn_status(rc);
+}
+
+Status run_batch(MDB_env* env, MDB_txn* parent, const Dbs& dbs, const std::vector<const Store::Op*>& ops,
+                 std::vector<Status>& statuses) {
   statuses.assign(ops.size(), Status::io);
-  MDB_txn* parent;
-  int rc = mdb_txn_begin(env, nullptr, 0, &parent);
-  if (rc != 0) return rc == MDB_MAP_FULL ? Status::map_full : Status::io;
+  int rc;
   for (size_t i = 0; i < ops.size(); i++) {
     MDB_txn* child;
     if ((rc = mdb_txn_begin(env, parent, 0, &child)) != 0) {
-      statuses[i] = rc == MDB_MAP_FULL ? Status::map_full : Status::io;
+      statuses[i] = txn_status(rc);
       continue;
     }
     Txn t(child, dbs);
     statuses[i] = (*ops[i])(t);
     if (statuses[i] == Status::ok && (rc = mdb_txn_commit(child)) != 0)
-      statuses[i] = rc == MDB_MAP_FULL ? Status::map_full : Status::io;
+      statuses[i] = txn_status(rc);
     else if (statuses[i] != Status::ok)
       mdb_txn_abort(child);
   }
   rc = mdb_txn_commit(parent);  // the one fsync the whole batch shares
   if (rc == 0) return Status::ok;
-  Status failed = rc == MDB_MAP_FULL ? Status::map_full : Status::io;
+  Status failed = txn_status(rc);
   for (auto& s : statuses)
     if (s == Status::ok) s = failed;
   return failed;
+}
+
+Status commit_batch(MDB_env* env, const Dbs& dbs, const std::vector<const Store::Op*>& ops, std::vector<Status>& statuses) {
+  MDB_txn* parent;
+  if (Status s = begin_batch(env, &parent); s != Status::ok) {
+    statuses.assign(ops.size(), s);
+    return s;
+  }
+  return run_batch(env, parent, dbs, ops, statuses);
 }
 
 Status Store::write_now(const Op& op) {
@@ -91,9 +110,15 @@ Status Store::write_now(const Op& op) {
   return s == Status::ok ? st[0] : s;
 }
 
-void Store::write(uv_loop_t* loop, Op op, Done done) {
+GroupCommit& Store::group(uv_loop_t* loop) {
   if (!group_) group_ = std::make_unique<GroupCommit>(*this, loop);
-  group_->add(std::move(op), std::move(done));
+  return *group_;
+}
+
+void Store::write(uv_loop_t* loop, Op op, Done done) { group(loop).add(std::move(op), std::move(done)); }
+
+void Store::write(uv_loop_t* loop, Prepare prepare, Op op, Done done) {
+  group(loop).add_prepared(std::move(prepare), std::move(op), std::move(done));
 }
 
 size_t Store::last_batch_size() const { return group_ ? group_->last_batch_size() : 0; }

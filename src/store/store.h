@@ -43,6 +43,11 @@ class Store {
   Status write_now(const Op& op);
   // Queued for the next group commit on this loop; done runs on the loop.
   void write(uv_loop_t* loop, Op op, Done done);
+  // The same, after prepare has run on the thread pool outside any
+  // transaction: work that needs no store (parsing a message) does not
+  // hold LMDB's single writer lock that every worker waits for.
+  using Prepare = std::function<void()>;
+  void write(uv_loop_t* loop, Prepare prepare, Op op, Done done);
   // How many commits the last group held (for tests and the benchmark).
   size_t last_batch_size() const;
 
@@ -56,6 +61,7 @@ class Store {
 
  private:
   Store() = default;
+  GroupCommit& group(uv_loop_t* loop);
   MDB_env* env_ = nullptr;
   Dbs dbs_{};
   std::unique_ptr<GroupCommit> group_;
@@ -65,5 +71,11 @@ class Store {
 // own so a failing op (over quota) does not undo the others. Fills statuses.
 // Returns the commit's result.
 Status commit_batch(MDB_env* env, const Dbs& dbs, const std::vector<const Store::Op*>& ops, std::vector<Status>& statuses);
+// commit_batch in two steps, so a group commit can wait for the writer lock
+// first and pick its ops after: begin_batch takes the lock (another
+// process may hold it), run_batch runs the ops and commits or aborts parent.
+Status begin_batch(MDB_env* env, MDB_txn** parent);
+Status run_batch(MDB_env* env, MDB_txn* parent, const Dbs& dbs, const std::vector<const Store::Op*>& ops,
+                 std::vector<Status>& statuses);
 
 }  // namespace gannet::store
