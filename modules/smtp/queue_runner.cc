@@ -1,5 +1,6 @@
 #include "queue_runner.h"
 
+#include <algorithm>
 #include <ctime>
 
 #include "bounce.h"
@@ -14,6 +15,31 @@ constexpr int64_t kLeaseSeconds = 600;       // a dead worker's entries come bac
 constexpr int64_t kMaxRetrySeconds = 4 * 3600;
 
 std::string domain_of(const std::string& address) { return address.substr(address.rfind('@') + 1); }
+
+// What the sender asked of DSN goes on to a server that offers it (RFC
+// 3461 5.2), which then owns the notices.
+std::string mail_dsn_params(const store::QueueEntry& e) {
+  std::string p;
+  if (e.ret != store::QueueEntry::ret_unset) p += e.ret == store::QueueEntry::ret_hdrs ? " RET=HDRS" : " RET=FULL";
+  if (!e.envid.empty()) p += " ENVID=" + e.envid;
+  return p;
+}
+
+// ORCPT with raw UTF-8 (RFC 6533) would need SMTPUTF8 on the way: such a
+// one is not passed on.
+std::string rcpt_dsn_params(const store::QueueRecipient& r) {
+  std::string p;
+  if (r.notify) p += " NOTIFY=" + store::notify_text(r.notify);
+  bool ascii = std::all_of(r.orcpt.begin(), r.orcpt.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+  if (!r.orcpt.empty() && ascii) p += " ORCPT=" + r.orcpt;
+  return p;
+}
+
+// Recipients of one domain, with their DSN parameters.
+struct DomainRcpts {
+  std::vector<std::string> addresses;
+  std::vector<std::string> dsn;
+};
 
 }  // namespace
 
@@ -82,9 +108,13 @@ void QueueRunner::deliver(const store::QueueEntry& e) {
     auto b = t.body(e.body_id);
     return b ? std::make_shared<const std::string>(*b) : nullptr;
   });
-  std::map<std::string, std::vector<std::string>> by_domain;
+  std::map<std::string, DomainRcpts> by_domain;
   for (auto& r : e.recipients)
-    if (r.state == store::QueueRecipient::pending) by_domain[domain_of(r.address)].push_back(r.address);
+    if (r.state == store::QueueRecipient::pending) {
+      auto& d = by_domain[domain_of(r.address)];
+      d.addresses.push_back(r.address);
+      d.dsn.push_back(rcpt_dsn_params(r));
+    }
   struct Attempt {
     size_t left;
     std::map<std::string, ClientReply> results;
@@ -99,14 +129,16 @@ void QueueRunner::deliver(const store::QueueEntry& e) {
     attempt->left = 1;
     return one_done();
   }
-  for (auto& [domain, rcpts] : by_domain) {
-    route(domain, [this, alive = alive_, attempt, rcpts, message, sender = e.sender, one_done](Addresses addrs, ClientReply failure) {
+  std::string dsn_mail = mail_dsn_params(e);
+  for (auto& [domain, d] : by_domain) {
+    route(domain, [this, alive = alive_, attempt, rcpts = d.addresses, dsn = d.dsn, dsn_mail, message, sender = e.sender,
+                   one_done](Addresses addrs, ClientReply failure) {
       if (!*alive) return;
       if (addrs.empty()) {
         for (auto& r : rcpts) attempt->results[r] = failure;
         return one_done();
       }
-      ClientJob job{std::move(addrs), *conf_.helo_name, sender, rcpts, message};
+      ClientJob job{std::move(addrs), *conf_.helo_name, sender, rcpts, message, dsn_mail, dsn};
       SmtpClient::start(worker_.loop(), std::move(job), [attempt, rcpts, one_done](std::vector<ClientReply> replies) {
         for (size_t i = 0; i < rcpts.size(); i++) attempt->results[rcpts[i]] = replies[i];
         one_done();
@@ -174,8 +206,8 @@ void QueueRunner::record(uint64_t id, std::map<std::string, ClientReply> results
       [=, this](store::Txn& t) {
         auto e = t.queue_entry(id);
         if (!e) return store::Status::ok;  // deleted by an admin meanwhile
-        std::vector<FailedRecipient> failed;
-        size_t pending = 0, delivered = 0;
+        std::vector<DsnRecipient> report;  // what the sender asked to hear of
+        size_t pending = 0, delivered = 0, failed = 0;
         bool expired = now - e->created >= lifetime;
         e->attempts++;
         for (auto& r : e->recipients) {
@@ -187,27 +219,25 @@ void QueueRunner::record(uint64_t id, std::map<std::string, ClientReply> results
             r.state = store::QueueRecipient::delivered;
             r.last_error.clear();
             delivered++;
+            // A server without DSN cannot report the success: we do ("relayed").
+            if (wants_success(r.notify) && !reply.dsn) report.push_back({r.address, r.orcpt, "relayed", text});
           } else if (reply.permanent() || expired) {
             r.state = store::QueueRecipient::failed;
             r.last_error = reply.permanent() ? text : "4.4.7 message expired in the queue; last error: " + text;
-            failed.push_back({r.address, r.last_error});
+            failed++;
+            if (wants_failure(r.notify)) report.push_back({r.address, r.orcpt, "failed", r.last_error});
           } else {
             r.last_error = text;
             e->last_error = text;
             pending++;
           }
         }
-        *outcome = "delivered=" + std::to_string(delivered) + " failed=" + std::to_string(failed.size()) +
-                   " deferred=" + std::to_string(pending);
-        if (!failed.empty() && !e->sender.empty()) {
-          // The bounce: straight into a local sender's INBOX, else queued with
-          // the null sender (never bounced in turn).
+        *outcome = "delivered=" + std::to_string(delivered) + " failed=" + std::to_string(failed) +
+                   " deferred=" + std::to_string(pending) + " dsn=" + std::to_string(e->sender.empty() ? 0 : report.size());
+        if (!report.empty() && !e->sender.empty()) {
           auto original = t.body(e->body_id);
-          std::string bounce = make_bounce(helo, e->sender, std::to_string(id), failed, original ? *original : "", now);
-          std::vector<uint32_t> ids;
-          store::Status s = t.resolve(e->sender, ids) == store::Status::ok ? t.deliver(bounce, ids, now)
-                                                                           : t.enqueue("", {e->sender}, bounce, now);
-          if (s != store::Status::ok) return s;
+          DsnReport d{helo, e->sender, std::to_string(id), e->envid, e->ret, e->created, std::move(report)};
+          if (auto s = send_dsn(t, e->sender, make_dsn(d, original ? *original : "", now), now); s != store::Status::ok) return s;
         }
         if (pending == 0) return t.queue_delete(id);
         e->lease_until = 0;

@@ -154,6 +154,12 @@ ScramKeys scram_sha256_keys(std::string_view password, std::string_view salt, ui
   return k;
 }
 
+std::string scram_salt() {
+  std::string salt(kScramSaltLen, '\0');
+  RAND_bytes(reinterpret_cast<uint8_t*>(salt.data()), salt.size());
+  return salt;
+}
+
 std::string scram_nonce() {
   uint8_t raw[18];
   RAND_bytes(raw, sizeof raw);

@@ -59,9 +59,17 @@ struct ScramKeys {
   ScramKey server_key;       // HMAC(SaltedPassword, "Server Key")
 };
 
+// What a password set now gets: RFC 7677 4 asks for at least 4096
+// iterations, and a salt of its own per user.
+inline constexpr uint32_t kScramIterations = 4096;
+inline constexpr size_t kScramSaltLen = 16;
+
 // What a password store keeps instead of the password. The password must
 // already be SASLprep'ed (RFC 4013); ASCII passwords are unchanged by it.
 ScramKeys scram_sha256_keys(std::string_view password, std::string_view salt, uint32_t iterations);
+
+// kScramSaltLen random octets, for a password being set.
+std::string scram_salt();
 
 // A fresh server nonce: 18 random octets in base64, printable and
 // comma-free as "r=" needs.

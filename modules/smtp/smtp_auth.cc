@@ -1,7 +1,12 @@
-// AUTH PLAIN and LOGIN (RFC 4954, 4616) for submission. The argon2id check
-// runs on libuv's thread pool; a failure answers only after a delay.
-#include <openssl/base64.h>
+// AUTH PLAIN, LOGIN and SCRAM-SHA-256 (RFC 4954, 4616, 5802, 7677) for
+// submission; sasl.cc decodes the client's responses. The argon2id check
+// runs on libuv's thread pool; a SCRAM proof is checked against stored keys,
+// a few hashes, on the loop. A failure answers only after a delay.
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
 #include <uv.h>
+
+#include <algorithm>
 
 #include "log.h"
 #include "password.h"
@@ -13,22 +18,52 @@ namespace gannet::smtp {
 
 namespace {
 
-std::optional<std::string> base64_decode(std::string_view in) {
-  size_t len = 0;
-  if (!EVP_DecodedLength(&len, in.size())) return std::nullopt;
-  std::string out(len, '\0');
-  if (!EVP_DecodeBase64(reinterpret_cast<uint8_t*>(out.data()), &len, out.size(),
-                        reinterpret_cast<const uint8_t*>(in.data()), in.size()))
-    return std::nullopt;
-  out.resize(len);
-  return out;
-}
+constexpr std::string_view kScram = "SCRAM-SHA-256";
 
 // A hash of a password nobody has: an unknown user costs as much as a
 // known one, so timing does not tell which users exist.
 const std::string& dummy_hash() {
   static const std::string h = hash_password("gannet-no-such-user");
   return h;
+}
+
+// The key of the salts made up for names SCRAM cannot serve. Every worker
+// must answer one name with one salt, or a salt that changes between
+// connections would tell the name is no user: init_auth makes it before
+// the fork.
+const sasl::ScramKey& fake_salt_key() {
+  static const sasl::ScramKey key = [] {
+    sasl::ScramKey k;
+    RAND_bytes(k.data(), k.size());
+    return k;
+  }();
+  return key;
+}
+
+std::string fake_salt(std::string_view name) {
+  const sasl::ScramKey& key = fake_salt_key();
+  uint8_t mac[EVP_MAX_MD_SIZE];
+  unsigned len = 0;
+  HMAC(EVP_sha256(), key.data(), key.size(), reinterpret_cast<const uint8_t*>(name.data()), name.size(), mac, &len);
+  return {reinterpret_cast<const char*>(mac), sasl::kScramSaltLen};
+}
+
+sasl::ScramKey key_of(std::string_view s) {  // 32 octets: the store's decoder checked
+  sasl::ScramKey k{};
+  std::copy_n(s.begin(), std::min(s.size(), k.size()), k.begin());
+  return k;
+}
+
+// A name as the client sent it, safe for a log line: a CR or LF in it must
+// not forge a line that blames another address.
+std::string loggable(std::string_view name) {
+  static const char hex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : name) {
+    if (c >= 0x20 && c != 0x7f && c != '"' && c != '\\') out += static_cast<char>(c);
+    else out.append("\\x").append(1, hex[c >> 4]).append(1, hex[c & 15]);
+  }
+  return out;
 }
 
 struct Check {
@@ -41,6 +76,11 @@ struct Check {
 
 }  // namespace
 
+void init_auth() {
+  dummy_hash();  // argon2id once here, never on a worker's loop
+  fake_salt_key();
+}
+
 void SmtpSession::cmd_auth(std::string_view arg) {
   if (*conf_.role != Role::submission) return reply("503 5.5.1 Error: authentication not enabled");
   if (!user_.empty()) return reply("503 5.5.1 Error: already authenticated");
@@ -50,51 +90,54 @@ void SmtpSession::cmd_auth(std::string_view arg) {
   std::string mech(arg.substr(0, space));
   for (char& c : mech) c = static_cast<char>(toupper(static_cast<unsigned char>(c)));
   std::string_view initial = space == std::string_view::npos ? std::string_view() : arg.substr(space + 1);
-  if (mech != "PLAIN" && mech != "LOGIN") return reply("504 5.5.4 Error: unsupported authentication mechanism");
+  if (mech != "PLAIN" && mech != "LOGIN" && mech != kScram)
+    return reply("504 5.5.4 Error: unsupported authentication mechanism");
   auth_mech_ = mech;
   auth_user_.clear();
   auth_step_ = 0;
   state_ = State::auth;
-  if (initial.empty()) return reply(mech == "PLAIN" ? "334 " : "334 VXNlcm5hbWU6");  // "Username:"
+  if (mech == kScram) scram_ = std::make_unique<Scram>();
+  if (initial.empty()) return reply(mech == "LOGIN" ? "334 " + std::string(sasl::kLoginUsernamePrompt) : "334 ");
   auth_step(initial == "=" ? "" : initial);
 }
 
 void SmtpSession::auth_step(std::string_view response) {
-  if (response == "*") {
-    state_ = State::ready;
-    return reply("501 5.7.0 Authentication aborted");
+  if (response == "*") return auth_end("501 5.7.0 Authentication aborted");
+  if (auth_mech_ == "PLAIN") return auth_plain(response);
+  if (auth_mech_ == "LOGIN") return auth_login(response);
+  scram_step(response);
+}
+
+// Leaves the exchange unauthenticated, at once: for a malformed or
+// cancelled one, which guesses no password.
+void SmtpSession::auth_end(std::string_view reply_line) {
+  state_ = State::ready;
+  scram_.reset();
+  reply(reply_line);
+}
+
+void SmtpSession::auth_plain(std::string_view response) {
+  auto c = sasl::decode_plain(response);
+  if (!c) return auth_end("501 5.5.2 Error: malformed PLAIN response");
+  if (!c->authzid.empty() && c->authzid != c->authcid)
+    return auth_end("535 5.7.8 Error: authorization identity differs");
+  check_password(c->authcid, std::move(c->password));
+}
+
+void SmtpSession::auth_login(std::string_view response) {
+  auto field = sasl::decode_login(response);
+  if (!field) return auth_end("501 5.5.2 Error: cannot decode the response");
+  if (auth_step_++ == 0) {
+    auth_user_ = std::move(*field);
+    return reply("334 " + std::string(sasl::kLoginPasswordPrompt));
   }
-  auto decoded = base64_decode(response);
-  if (!decoded) {
-    state_ = State::ready;
-    return reply("501 5.5.2 Error: cannot decode the response");
-  }
-  std::string user, password;
-  if (auth_mech_ == "LOGIN" && auth_step_++ == 0) {
-    auth_user_ = *decoded;
-    return reply("334 UGFzc3dvcmQ6");  // "Password:"
-  }
-  if (auth_mech_ == "LOGIN") {
-    user = auth_user_;
-    password = *decoded;
-  } else {  // PLAIN: authzid NUL authcid NUL passwd
-    auto a = decoded->find('\0');
-    auto b = a == std::string::npos ? a : decoded->find('\0', a + 1);
-    if (b == std::string::npos) {
-      state_ = State::ready;
-      return reply("501 5.5.2 Error: malformed PLAIN response");
-    }
-    std::string authzid = decoded->substr(0, a);
-    user = decoded->substr(a + 1, b - a - 1);
-    password = decoded->substr(b + 1);
-    if (!authzid.empty() && authzid != user) {
-      state_ = State::ready;
-      return reply("535 5.7.8 Error: authorization identity differs");
-    }
-  }
-  auth_user_ = user;  // for the log
-  user = store::normalize_address(user);
-  auto found = worker_store()->read([&](store::Txn& t) { return t.user(user); });
+  check_password(auth_user_, std::move(*field));
+}
+
+void SmtpSession::check_password(const std::string& name, std::string password) {
+  auth_user_ = name;  // for the log
+  std::string address = store::normalize_address(name);
+  auto found = worker_store()->read([&](store::Txn& t) { return t.user(address); });
   auto* c = new Check;
   c->hash = found && found->enabled ? found->password_hash : dummy_hash();
   c->password = std::move(password);
@@ -116,7 +159,67 @@ void SmtpSession::auth_step(std::string_view response) {
       });
 }
 
-void SmtpSession::auth_done(bool ok, const std::string& user) {
+// --- SCRAM-SHA-256: client-first, client-final, then an empty response
+// to the server-final (RFC 4954 4) ---
+
+void SmtpSession::scram_step(std::string_view response) {
+  auto msg = sasl::base64_decode(response);
+  if (!msg) return auth_end("501 5.5.2 Error: cannot decode the response");
+  switch (auth_step_++) {
+    case 0: return scram_first(*msg);
+    case 1: return scram_final(*msg);
+    default: break;
+  }
+  if (!msg->empty()) return auth_end("501 5.5.2 Error: expected an empty response");
+  std::string user = std::move(scram_->user);
+  scram_.reset();
+  auth_done(true, user);
+}
+
+// A user without SCRAM secrets (unknown, disabled, or a password set before
+// SCRAM) gets a made-up salt and the whole exchange, and fails only at the
+// proof, as Dovecot does: the answers never tell which names are users.
+void SmtpSession::scram_first(std::string_view msg) {
+  sasl::ScramServer& server = scram_->server;
+  if (!server.client_first(msg)) return auth_end("501 5.5.2 Error: malformed SCRAM-SHA-256 message");
+  auth_user_ = server.username();  // for the log
+  if (!server.authzid().empty() && server.authzid() != server.username())
+    return auth_end("535 5.7.8 Error: authorization identity differs");
+  std::string address = store::normalize_address(server.username());
+  auto found = worker_store()->read([&](store::Txn& t) { return t.user(address); });
+  std::string salt;
+  uint32_t iterations = sasl::kScramIterations;
+  if (found && found->enabled && !found->scram.empty()) {
+    salt = found->scram.salt;
+    iterations = found->scram.iterations;
+    scram_->stored_key = key_of(found->scram.stored_key);
+    scram_->server_key = key_of(found->scram.server_key);
+    scram_->user = found->address;
+  } else {
+    salt = fake_salt(address.empty() ? server.username() : address);
+    if (found && found->enabled) scram_->why = ": no SCRAM keys, the password was set before SCRAM support";
+  }
+  std::string first = server.server_first(salt, iterations, sasl::scram_nonce());
+  if (first.empty()) return auth_end("454 4.7.0 Temporary authentication failure");
+  reply("334 " + sasl::base64_encode(first));
+}
+
+// A wrong proof is a wrong password: logged, and answered after the delay.
+void SmtpSession::scram_final(std::string_view msg) {
+  sasl::ScramServer& server = scram_->server;
+  if (!server.client_final(msg)) return auth_end("501 5.5.2 Error: malformed SCRAM-SHA-256 message");
+  bool proven = server.verify(scram_->stored_key);  // also for a fake exchange: the same work
+  if (!proven || scram_->user.empty()) {
+    const char* why = scram_->why;
+    scram_.reset();
+    state_ = State::busy;
+    conn_.pause();
+    return auth_done(false, {}, why);
+  }
+  reply("334 " + sasl::base64_encode(server.server_final(scram_->server_key)));
+}
+
+void SmtpSession::auth_done(bool ok, const std::string& user, const char* why) {
   if (ok) {
     user_ = user;
     conn_.set_user(user);
@@ -125,7 +228,8 @@ void SmtpSession::auth_done(bool ok, const std::string& user) {
     conn_.resume();
     return;
   }
-  GLOG(Level::notice, "smtp: authentication failed for \"%s\" from %s", auth_user_.c_str(), conn_.peer().c_str());
+  GLOG(Level::notice, "smtp: %s authentication failed for \"%s\" from %s%s", auth_mech_.c_str(),
+       loggable(auth_user_).c_str(), conn_.peer().c_str(), why);
   // Slow down guessing: the answer, and the next command, wait.
   start_timer(*conf_.auth_failure_delay, [](uv_timer_t* t) {
     auto* s = static_cast<SmtpSession*>(t->data);

@@ -71,7 +71,7 @@ void SmtpClient::try_next_address() {
   out_.clear();
   reply_lines_.clear();
   if (ssl_) SSL_free(ssl_), ssl_ = nullptr;
-  handshaking_ = offers_starttls_ = offers_8bit_ = offers_size_ = offers_utf8_ = false;
+  handshaking_ = offers_starttls_ = offers_8bit_ = offers_size_ = offers_utf8_ = offers_dsn_ = false;
   tcp_ = new uv_tcp_t;
   uv_tcp_init(loop_, tcp_);
   tcp_->data = this;
@@ -193,12 +193,14 @@ void SmtpClient::send_mail() {
     for (char ch : s) utf8 |= static_cast<unsigned char>(ch) >= 0x80;
   for (char ch : job_.sender) utf8 |= static_cast<unsigned char>(ch) >= 0x80;
   if (utf8 && offers_utf8_) cmd += " SMTPUTF8";
+  if (offers_dsn_) cmd += job_.dsn_mail;
   send(cmd + "\r\n");
 }
 
 void SmtpClient::send_next_rcpt() {
   step_ = Step::rcpt;
-  send("RCPT TO:<" + job_.recipients[rcpt_index_] + ">\r\n");
+  std::string params = offers_dsn_ && rcpt_index_ < job_.dsn_rcpt.size() ? job_.dsn_rcpt[rcpt_index_] : "";
+  send("RCPT TO:<" + job_.recipients[rcpt_index_] + ">" + params + "\r\n");
 }
 
 void SmtpClient::on_reply(int code, const std::string& text, const std::vector<std::string>& lines) {
@@ -224,6 +226,7 @@ void SmtpClient::on_reply(int code, const std::string& text, const std::vector<s
         offers_starttls_ |= ext == "STARTTLS";
         offers_8bit_ |= ext == "8BITMIME";
         offers_utf8_ |= ext == "SMTPUTF8";
+        offers_dsn_ |= ext == "DSN";
         offers_size_ |= ext.rfind("SIZE", 0) == 0;
       }
       if (offers_starttls_ && !ssl_) {
@@ -297,8 +300,10 @@ void SmtpClient::finish(const ClientReply& rest) {
   if (done_called_) return;
   done_called_ = true;
   // No answer, or accepted at RCPT but the message never confirmed: rest.
-  for (auto& r : results_)
+  for (auto& r : results_) {
     if (r.code == 0 || (!final_ && r.ok())) r = rest;
+    r.dsn = r.ok() && offers_dsn_;
+  }
   uv_timer_stop(timer_);
   auto done = std::move(done_);
   auto results = std::move(results_);

@@ -19,6 +19,7 @@ namespace gannet::smtp {
 struct ClientReply {
   int code = 0;  // 0: no answer (connection failed or lost)
   std::string text;
+  bool dsn = false;  // accepted by a server that took our DSN parameters: notices are its job now
   bool permanent() const { return code >= 500; }
   bool ok() const { return code >= 200 && code < 300; }
 };
@@ -29,6 +30,10 @@ struct ClientJob {
   std::string sender;
   std::vector<std::string> recipients;
   std::shared_ptr<const std::string> message;  // CRLF lines, not dot-stuffed
+  // DSN parameters (RFC 3461 5.2), sent only to a server that offers DSN:
+  // " RET=HDRS ENVID=x" for MAIL, " NOTIFY=... ORCPT=..." per recipient.
+  std::string dsn_mail;
+  std::vector<std::string> dsn_rcpt;  // parallel to recipients; may be shorter
 };
 
 class SmtpClient final : public TlsTransport {
@@ -72,7 +77,7 @@ class SmtpClient final : public TlsTransport {
   Step step_ = Step::connect;
   SSL* ssl_ = nullptr;
   bool handshaking_ = false;
-  bool offers_starttls_ = false, offers_8bit_ = false, offers_size_ = false, offers_utf8_ = false;
+  bool offers_starttls_ = false, offers_8bit_ = false, offers_size_ = false, offers_utf8_ = false, offers_dsn_ = false;
   std::string raw_in_;   // TLS records not yet decrypted
   std::string in_;       // reply bytes not yet parsed
   std::string out_;      // bytes for the socket

@@ -5,9 +5,11 @@
 
 #include <ctime>
 
+#include "bounce.h"
 #include "cycle.h"
 #include "core_module.h"
 #include "log.h"
+#include "mail/message_parser.h"
 #include "smtp_session.h"
 #include "store/store_module.h"
 #include "worker.h"
@@ -67,46 +69,103 @@ void SmtpSession::add_trace_headers() {
   message_.insert(0, prefix + received_header());
 }
 
+// The queue keeps the DSN requests: the delivery agent reports or passes
+// them on (RFC 3461 5.2).
+store::QueueEntry SmtpSession::queue_entry() const {
+  store::QueueEntry e;
+  e.sender = sender_.address();
+  e.ret = params_.ret == "HDRS" ? store::QueueEntry::ret_hdrs
+          : params_.ret == "FULL" ? store::QueueEntry::ret_full : store::QueueEntry::ret_unset;
+  e.envid = params_.envid;
+  for (auto& r : rcpts_)
+    if (r.user_ids.empty()) {
+      auto& q = e.recipients.emplace_back();
+      q.address = r.address;
+      q.notify = r.notify;
+      q.orcpt = r.orcpt;
+    }
+  return e;
+}
+
+// A local INBOX is the end of the road: NOTIFY=SUCCESS is answered here,
+// committed with the delivery itself. An alias that reaches several
+// users is "expanded" (RFC 3464 2.3.3).
+std::string SmtpSession::success_dsn(std::string_view original) const {
+  if (sender_.null) return "";
+  DsnReport d;
+  for (auto& r : rcpts_)
+    if (!r.user_ids.empty() && wants_success(r.notify))
+      d.recipients.push_back({r.address, r.orcpt, r.user_ids.size() > 1 ? "expanded" : "delivered", ""});
+  if (d.recipients.empty()) return "";
+  int64_t now = time(nullptr);
+  d.reporting_host = *conn_.server().conf<MailSrvConf>(mail_module).server_name;
+  d.sender = sender_.address();
+  d.queue_id = message_id_;
+  d.envid = params_.envid;  // RET does not matter: a success returns headers only
+  d.arrival = now;
+  return make_dsn(d, original, now);
+}
+
+constexpr size_t kParseInlineMax = 256 << 10;
+
 void SmtpSession::store_message() {
   std::vector<uint32_t> local;
-  std::vector<std::string> remote;
+  store::QueueEntry remote = queue_entry();
   for (auto& r : rcpts_) {
-    if (r.user_ids.empty()) remote.push_back(r.address);
     for (uint32_t id : r.user_ids)
       if (std::find(local.begin(), local.end(), id) == local.end()) local.push_back(id);
   }
   auto msg = std::make_shared<std::string>(std::move(message_));
   std::string sender = sender_.address();
   size_t rp_len = return_path_len_;
+  std::string dsn = success_dsn(std::string_view(*msg).substr(rp_len));
   int64_t now = time(nullptr);
   state_ = State::busy;
   conn_.pause();
-  worker_store()->write(
-      conn_.worker().loop(),
-      [msg, local = std::move(local), remote = std::move(remote), sender, rp_len, now](store::Txn& t) {
-        if (!local.empty())
-          if (auto s = t.deliver(*msg, local, now); s != store::Status::ok) return s;
-        if (!remote.empty()) return t.enqueue(sender, remote, std::string_view(*msg).substr(rp_len), now);
-        return store::Status::ok;
-      },
-      [this, alive = alive_, size = msg->size()](store::Status s) {
-        if (!*alive) return;  // the client left; the message is stored all the same
-        state_ = State::mail;
-        switch (s) {
-          case store::Status::ok:
-            GLOG(Level::info, "%s: from=<%s> size=%zu nrcpt=%zu client=%s", message_id_.c_str(),
-                 sender_.address().c_str(), size, rcpts_.size(), conn_.peer().c_str());
-            reply("250 2.0.0 Ok: queued as " + message_id_);
-            break;
-          case store::Status::quota: reply("452 4.2.2 Error: mailbox full"); break;
-          case store::Status::map_full: reply("452 4.3.1 Error: insufficient system storage"); break;
-          default: reply("451 4.3.0 Error: could not store the message, try again later");
-        }
-        reset_transaction();
-        state_ = State::ready;
-        conn_.resume();
-        drain_or_continue();
-      });
+  bool parse = !local.empty(), parse_on_pool = parse && msg->size() > kParseInlineMax;
+  auto meta = std::make_shared<std::string>();
+  store::Store::Op op = [msg, meta, local = std::move(local), remote = std::move(remote), dsn = std::move(dsn),
+                         sender, rp_len, now](store::Txn& t) {
+    if (!local.empty())
+      if (auto s = t.deliver(*msg, *meta, local, now); s != store::Status::ok) return s;
+    if (!dsn.empty())
+      if (auto s = send_dsn(t, sender, dsn, now); s != store::Status::ok) return s;
+    if (!remote.recipients.empty()) return t.enqueue(remote, std::string_view(*msg).substr(rp_len), now);
+    return store::Status::ok;
+  };
+  store::Store::Done done = [this, alive = alive_, size = msg->size()](store::Status s) {
+    if (*alive) stored(s, size);  // else the client left; the message is stored all the same
+  };
+  // The parse IMAP will read is made before the write transaction, so it
+  // never holds the writer lock that every worker waits for: here for a
+  // small message (a pool round trip costs more), on the pool for a big one.
+  uv_loop_t* loop = conn_.worker().loop();
+  if (parse_on_pool) {
+    worker_store()->write(loop, [msg, meta] { *meta = mail::encode_meta(mail::parse_message(*msg)); },
+                          std::move(op), std::move(done));
+    return;
+  }
+  if (parse) *meta = mail::encode_meta(mail::parse_message(*msg));
+  worker_store()->write(loop, std::move(op), std::move(done));
+}
+
+// The store's answer: 250 only now that the message is durable.
+void SmtpSession::stored(store::Status s, size_t size) {
+  state_ = State::mail;
+  switch (s) {
+    case store::Status::ok:
+      GLOG(Level::info, "%s: from=<%s> size=%zu nrcpt=%zu client=%s", message_id_.c_str(), sender_.address().c_str(),
+           size, rcpts_.size(), conn_.peer().c_str());
+      reply("250 2.0.0 Ok: queued as " + message_id_);
+      break;
+    case store::Status::quota: reply("452 4.2.2 Error: mailbox full"); break;
+    case store::Status::map_full: reply("452 4.3.1 Error: insufficient system storage"); break;
+    default: reply("451 4.3.0 Error: could not store the message, try again later");
+  }
+  reset_transaction();
+  state_ = State::ready;
+  conn_.resume();
+  drain_or_continue();
 }
 
 }  // namespace gannet::smtp

@@ -562,6 +562,12 @@ const VerbRow verbs[] = {
 
 }  // namespace
 
+std::optional<std::string> xtext_decode(std::string_view v) {
+  std::string out;
+  if (!decode_xtext(v, true, &out)) return std::nullopt;
+  return out;
+}
+
 size_t utf8_sequence(std::string_view s) {
   if (s.empty()) return 0;
   auto at = [&](size_t i) { return static_cast<unsigned char>(s[i]); };

@@ -65,6 +65,11 @@ inline constexpr size_t kMaxLocalPart = 64;
 inline constexpr size_t kMaxDomain = 255;
 inline constexpr size_t kMaxPath = 256;
 
+// RFC 3461 4 xtext ("a+40b" -> "a@b"), RFC 6533's raw UTF-8 allowed;
+// nullopt when malformed. For ENVID and ORCPT, kept encoded until a DSN
+// shows them.
+std::optional<std::string> xtext_decode(std::string_view v);
+
 // Length of the well-formed UTF-8 sequence (RFC 3629: no overlongs, no
 // surrogates, nothing past U+10FFFF) that starts s, 0 if there is none.
 // ASCII counts as a sequence of 1. Shared with sasl.cc.

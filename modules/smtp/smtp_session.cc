@@ -165,7 +165,7 @@ void SmtpSession::begin_helo(std::string_view arg, bool esmtp) {
     r += "250-SIZE " + std::to_string(*conf_.max_message_size) + "\r\n";
     if (conn_.can_start_tls()) r += "250-STARTTLS\r\n";
     if (*conf_.role == Role::submission && (conn_.is_tls() || *conf_.auth_plaintext) && user_.empty())
-      r += "250-AUTH PLAIN LOGIN\r\n";
+      r += "250-AUTH PLAIN LOGIN SCRAM-SHA-256\r\n";
     if (*conf_.vrfy) r += "250-VRFY\r\n";
     r += "250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250-CHUNKING\r\n250 DSN";
     reply(r);
@@ -232,6 +232,8 @@ void SmtpSession::cmd_rcpt(std::string_view arg) {
   store::Store* st = worker_store();
   std::string domain = path.domain;
   Recipient r;
+  r.notify = store::notify_bits(params.notify);
+  r.orcpt = params.orcpt;
   std::string reject;
   st->read([&](store::Txn& t) {
     if (domain.empty()) domain = t.domains().empty() ? "" : t.domains().front();  // <Postmaster>

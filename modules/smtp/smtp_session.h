@@ -10,12 +10,19 @@
 
 #include "connection.h"
 #include "module.h"
+#include "sasl.h"
 #include "smtp_module.h"
 #include "smtp_parse.h"
+#include "store/records.h"
+#include "store/txn.h"
 
 namespace gannet::smtp {
 
 std::unique_ptr<Session> make_session(Connection& c);
+
+// AUTH's per-process secrets, made in the master so that every worker
+// forked from it shares them (smtp_auth.cc).
+void init_auth();
 
 class SmtpSession final : public Session {
  public:
@@ -60,6 +67,8 @@ class SmtpSession final : public Session {
   struct Recipient {
     std::string address;            // as normalised for the store or the queue
     std::vector<uint32_t> user_ids; // local users it reaches; empty = remote
+    uint8_t notify = 0;             // DSN NOTIFY as store::NOTIFY_* bits, 0 = not given
+    std::string orcpt;              // DSN ORCPT as received, "" if none
   };
 
   void reply(std::string_view line);  // one line, CRLF added; 4xx/5xx count as errors
@@ -72,12 +81,22 @@ class SmtpSession final : public Session {
   void chunk_done();
   void end_of_message();
   void store_message();
+  void stored(store::Status s, size_t size);
+  store::QueueEntry queue_entry() const;  // the remote recipients, with their DSN requests
+  std::string success_dsn(std::string_view original) const;  // for local NOTIFY=SUCCESS; "" if none
   void drain_or_continue();
   std::string received_header() const;
   void add_trace_headers();
   void start_timer(uint64_t ms, void (*cb)(uv_timer_t*));
   void auth_step(std::string_view response);
-  void auth_done(bool ok, const std::string& user);
+  void auth_plain(std::string_view response);
+  void auth_login(std::string_view response);
+  void check_password(const std::string& name, std::string password);
+  void scram_step(std::string_view response);
+  void scram_first(std::string_view msg);
+  void scram_final(std::string_view msg);
+  void auth_end(std::string_view reply_line);
+  void auth_done(bool ok, const std::string& user, const char* why = "");
 
   Connection& conn_;
   const SmtpConf& conf_;
@@ -105,6 +124,15 @@ class SmtpSession final : public Session {
   std::string auth_mech_;
   std::string auth_user_;
   int auth_step_ = 0;
+  // A SCRAM-SHA-256 exchange: allocated only while one runs, since most
+  // sessions never authenticate.
+  struct Scram {
+    sasl::ScramServer server;
+    sasl::ScramKey stored_key{}, server_key{};
+    std::string user;     // the store's address; empty: the exchange is fake
+    const char* why = ""; // for the log, if it fails
+  };
+  std::unique_ptr<Scram> scram_;
   uv_timer_t* timer_ = nullptr;
   // Cleared when the session goes: a store commit finishing later must not
   // touch it.

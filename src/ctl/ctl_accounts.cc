@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "../../modules/smtp/sasl.h"  // gannetctl links every compiled-in module
 #include "ctl/ctl.h"
 #include "password.h"
 #include "store/check.h"
@@ -32,6 +33,16 @@ std::string read_password(bool from_stdin) {
   tcsetattr(0, TCSANOW, &old);
   fprintf(stderr, "\n");
   return pw;
+}
+
+std::string key_text(const sasl::ScramKey& k) { return {reinterpret_cast<const char*>(k.data()), k.size()}; }
+
+// SCRAM-SHA-256's secrets for a password being set, beside its argon2id
+// hash: SCRAM checks a proof against these, never against the password.
+store::ScramSecrets scram_secrets(std::string_view pw) {
+  std::string salt = sasl::scram_salt();
+  sasl::ScramKeys k = sasl::scram_sha256_keys(pw, salt, sasl::kScramIterations);
+  return {salt, sasl::kScramIterations, key_text(k.stored_key), key_text(k.server_key)};
 }
 
 // --- domains ---
@@ -61,9 +72,10 @@ int user_add(Ctl& c) {
   std::string pw = read_password(c.has_option("--password-stdin"));
   if (pw.empty()) return fail("empty password");
   std::string hash = hash_password(pw);
+  store::ScramSecrets scram = scram_secrets(pw);
   Status s = c.store->write_now([&](store::Txn& t) {
     store::User u;
-    Status st = t.add_user(c.args[0], hash, &u);
+    Status st = t.add_user(c.args[0], hash, &u, scram);
     return st == Status::ok ? t.ensure_default_mailboxes(u.id) : st;
   });
   if (s == Status::not_found) return fail("user " + c.args[0] + ": no such domain (gannetctl domain add)");
@@ -91,7 +103,8 @@ int user_passwd(Ctl& c) {
   std::string pw = read_password(c.has_option("--password-stdin"));
   if (pw.empty()) return fail("empty password");
   std::string hash = hash_password(pw);
-  Status s = c.store->write_now([&](store::Txn& t) { return t.set_password(c.args[0], hash); });
+  store::ScramSecrets scram = scram_secrets(pw);
+  Status s = c.store->write_now([&](store::Txn& t) { return t.set_password(c.args[0], hash, scram); });
   return report(s, "user " + c.args[0], "password of " + c.args[0] + " changed");
 }
 

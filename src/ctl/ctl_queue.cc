@@ -54,9 +54,14 @@ int queue_show(Ctl& c) {
     printf("id: %llu\nsender: <%s>\ncreated: %s\nnext attempt: %s\nattempts: %u\nheld: %s\n", (unsigned long long)e->id,
            e->sender.c_str(), when(e->created).c_str(), when(e->next_attempt).c_str(), e->attempts, e->held ? "yes" : "no");
     if (!e->last_error.empty()) printf("last error: %s\n", e->last_error.c_str());
-    for (auto& r : e->recipients)
+    if (e->ret != QueueEntry::ret_unset) printf("dsn ret: %s\n", e->ret == QueueEntry::ret_hdrs ? "HDRS" : "FULL");
+    if (!e->envid.empty()) printf("dsn envid: %s\n", e->envid.c_str());
+    for (auto& r : e->recipients) {
       printf("recipient: <%s> %s%s%s\n", r.address.c_str(), state_name(r.state), r.last_error.empty() ? "" : ": ",
              r.last_error.c_str());
+      if (r.notify) printf("  dsn notify: %s\n", store::notify_text(r.notify).c_str());
+      if (!r.orcpt.empty()) printf("  dsn orcpt: %s\n", r.orcpt.c_str());
+    }
     if (auto body = t.body(e->body_id)) printf("\n%.*s", static_cast<int>(body->size()), body->data());
     return 0;
   });

@@ -63,11 +63,16 @@ std::vector<QueueEntry> Txn::queue_due(int64_t now, size_t limit) {
 
 Status Txn::enqueue(std::string_view sender, const std::vector<std::string>& recipients, std::string_view message,
                     int64_t now, uint64_t* id) {
-  if (recipients.empty()) return Status::invalid;
   QueueEntry e;
-  e.id = next_id("next:queue");
   e.sender = sender;
-  for (auto& r : recipients) e.recipients.push_back({r, QueueRecipient::pending, {}});
+  for (auto& r : recipients) e.recipients.emplace_back().address = r;
+  return enqueue(std::move(e), message, now, id);
+}
+
+Status Txn::enqueue(QueueEntry e, std::string_view message, int64_t now, uint64_t* id) {
+  if (e.recipients.empty()) return Status::invalid;
+  e.id = next_id("next:queue");
+  for (auto& r : e.recipients) r.state = QueueRecipient::pending;
   e.created = e.next_attempt = now;
   if (Status s = put_body(message, {}, e.body_id); s != Status::ok) return s;
   auto body = body_info(e.body_id);

@@ -1,5 +1,9 @@
 #include "records.h"
 
+#include <algorithm>
+#include <cctype>
+#include <iterator>
+
 #include "codec.h"
 
 namespace gannet::store {
@@ -9,16 +13,36 @@ const char* special_use_name(SpecialUse s) {
   return names[static_cast<int>(s)];
 }
 
+// The SCRAM secrets go last, and only when there are some: a user without
+// them is encoded exactly as before SCRAM, and old records still decode.
 std::string encode(const User& u) {
-  return Encoder().u64(u.id).str(u.address).str(u.password_hash).u64(u.quota_bytes).u64(u.quota_messages)
-      .u64(u.enabled).u64(u.used_bytes).u64(u.used_messages).take();
+  Encoder e;
+  e.u64(u.id).str(u.address).str(u.password_hash).u64(u.quota_bytes).u64(u.quota_messages).u64(u.enabled)
+      .u64(u.used_bytes).u64(u.used_messages);
+  const ScramSecrets& s = u.scram;
+  if (!s.empty()) e.str(s.salt).u64(s.iterations).str(s.stored_key).str(s.server_key);
+  return e.take();
 }
+
+namespace {
+
+// Written whole or not at all: a half-set record would fail every SCRAM
+// proof for a reason nobody could see.
+bool valid(const ScramSecrets& s) {
+  return !s.empty() && s.iterations > 0 && s.stored_key.size() == 32 && s.server_key.size() == 32;
+}
+
+}  // namespace
 
 bool decode(std::string_view in, User& u) {
   Decoder d(in);
   d.num(u.id) && d.str(u.address) && d.str(u.password_hash) && d.num(u.quota_bytes) && d.num(u.quota_messages) &&
       d.num(u.enabled) && d.num(u.used_bytes) && d.num(u.used_messages);
-  return d.done();
+  u.scram = {};
+  if (d.done()) return true;  // written before SCRAM: no secrets
+  ScramSecrets& s = u.scram;
+  d.str(s.salt) && d.num(s.iterations) && d.str(s.stored_key) && d.str(s.server_key);
+  return d.done() && valid(s);
 }
 
 std::string encode(const Mailbox& m) {
@@ -62,11 +86,70 @@ bool decode(std::string_view in, Body& b) {
   return d.done();
 }
 
+namespace {
+
+// What may follow the recipients, marked by a version number: 1 = the DSN
+// requests. Written only when there is one, so an entry without DSN is
+// encoded exactly as before DSN was kept, and old entries still decode.
+constexpr uint64_t kQueueDsn = 1;
+
+bool has_dsn(const QueueEntry& q) {
+  if (q.ret != QueueEntry::ret_unset || !q.envid.empty()) return true;
+  for (auto& r : q.recipients)
+    if (r.notify || !r.orcpt.empty()) return true;
+  return false;
+}
+
+bool decode_dsn(Decoder& d, QueueEntry& q) {
+  uint64_t version = 0;
+  uint8_t ret = 0;
+  if (!d.u64(version) || version != kQueueDsn || !d.num(ret) || !d.str(q.envid)) return false;
+  if (ret > QueueEntry::ret_hdrs) return false;
+  q.ret = static_cast<QueueEntry::Ret>(ret);
+  for (auto& r : q.recipients) {
+    uint64_t notify = 0;
+    if (!d.u64(notify) || notify > 0xf || !d.str(r.orcpt)) return false;
+    r.notify = static_cast<uint8_t>(notify);
+  }
+  return true;
+}
+
+// In bit order: NOTIFY_SUCCESS is 1 << 0, ...
+const std::string_view kNotifyWords[] = {"SUCCESS", "FAILURE", "DELAY", "NEVER"};
+
+bool same_word(std::string_view a, std::string_view upper) {
+  return a.size() == upper.size() &&
+         std::equal(a.begin(), a.end(), upper.begin(), [](char x, char y) { return std::toupper(static_cast<unsigned char>(x)) == y; });
+}
+
+}  // namespace
+
+uint8_t notify_bits(std::string_view text) {
+  uint8_t bits = 0;
+  while (!text.empty()) {
+    size_t comma = std::min(text.find(','), text.size());
+    for (size_t i = 0; i < std::size(kNotifyWords); i++)
+      if (same_word(text.substr(0, comma), kNotifyWords[i])) bits |= uint8_t(1u << i);
+    text.remove_prefix(std::min(comma + 1, text.size()));
+  }
+  return bits;
+}
+
+std::string notify_text(uint8_t bits) {
+  std::string out;
+  for (size_t i = 0; i < std::size(kNotifyWords); i++)
+    if (bits & (1u << i)) out += (out.empty() ? "" : ",") + std::string(kNotifyWords[i]);
+  return out;
+}
+
 std::string encode(const QueueEntry& q) {
   Encoder e;
   e.u64(q.id).str(q.sender).u64(q.body_id).u64(uint64_t(q.created)).u64(uint64_t(q.next_attempt)).u64(q.attempts)
       .u64(q.held).u64(uint64_t(q.lease_until)).str(q.last_error).u64(q.recipients.size());
   for (auto& r : q.recipients) e.str(r.address).u64(r.state).str(r.last_error);
+  if (!has_dsn(q)) return e.take();
+  e.u64(kQueueDsn).u64(q.ret).str(q.envid);
+  for (auto& r : q.recipients) e.u64(r.notify).str(r.orcpt);
   return e.take();
 }
 
@@ -83,7 +166,10 @@ bool decode(std::string_view in, QueueEntry& q) {
     if (state > QueueRecipient::failed) return false;
     r.state = static_cast<QueueRecipient::State>(state);
   }
-  return d.done();
+  q.ret = QueueEntry::ret_unset;
+  q.envid.clear();
+  if (d.done()) return true;  // no DSN requests, or written before DSN was kept
+  return d.ok() && decode_dsn(d, q) && d.done();
 }
 
 }  // namespace gannet::store

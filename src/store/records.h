@@ -8,6 +8,17 @@
 
 namespace gannet::store {
 
+// SCRAM-SHA-256's secrets (RFC 5802 3): enough to check a proof, not to log
+// in. Made with the argon2id hash whenever a password is set; empty for a
+// password set before SCRAM existed, and such a user cannot use SCRAM.
+struct ScramSecrets {
+  std::string salt;        // 16 random octets
+  uint32_t iterations = 0;
+  std::string stored_key;  // 32 octets
+  std::string server_key;  // 32 octets
+  bool empty() const { return salt.empty(); }
+};
+
 struct User {
   uint32_t id = 0;
   std::string address;        // lower-case local@domain
@@ -17,6 +28,7 @@ struct User {
   bool enabled = true;
   uint64_t used_bytes = 0;    // kept by every append and expunge
   uint64_t used_messages = 0;
+  ScramSecrets scram;         // encoded last: older records end before it
 };
 
 enum class SpecialUse : uint8_t { none, sent, drafts, trash, junk, archive };
@@ -57,11 +69,20 @@ struct Body {  // per stored body: shared by every copy
 };
 
 // The delivery queue: a message waiting to leave, with each recipient's fate.
+
+// DSN NOTIFY (RFC 3461 4.1) as bits. None set means NOTIFY was not given:
+// the sender then gets failure (and delay) notices, as if FAILURE,DELAY.
+enum : uint8_t { NOTIFY_SUCCESS = 1, NOTIFY_FAILURE = 2, NOTIFY_DELAY = 4, NOTIFY_NEVER = 8 };
+uint8_t notify_bits(std::string_view text);  // "SUCCESS,FAILURE" -> bits; unknown words count nothing
+std::string notify_text(uint8_t bits);       // "NEVER", "SUCCESS,FAILURE", or "" when unset
+
 struct QueueRecipient {
   enum State : uint8_t { pending, delivered, failed };
   std::string address;
   State state = pending;
   std::string last_error;  // the remote reply or local reason
+  uint8_t notify = 0;      // NOTIFY_* bits, 0 = not given
+  std::string orcpt;       // DSN ORCPT as received ("rfc822;a+40b"), "" if not given
 };
 
 struct QueueEntry {
@@ -75,6 +96,10 @@ struct QueueEntry {
   bool held = false;         // `gannetctl queue hold`: never attempted until released
   int64_t lease_until = 0;   // a worker delivering it owns it until then
   std::string last_error;
+  // DSN (RFC 3461 4.3, 4.4), from MAIL FROM.
+  enum Ret : uint8_t { ret_unset, ret_full, ret_hdrs };
+  Ret ret = ret_unset;
+  std::string envid;  // ENVID as received (xtext), "" if not given
 };
 
 std::string encode(const User&);

@@ -192,7 +192,7 @@ std::vector<User> Txn::users(std::string_view domain) {
 
 Status Txn::save(const User& u) { return put(dbs_.users, u.address, encode(u)); }
 
-Status Txn::add_user(std::string_view address, std::string_view hash, User* out) {
+Status Txn::add_user(std::string_view address, std::string_view hash, User* out, const ScramSecrets& scram) {
   std::string a = normalize_address(address);
   if (a.empty()) return Status::invalid;
   if (!has_domain(a.substr(a.find('@') + 1))) return Status::not_found;
@@ -201,6 +201,7 @@ Status Txn::add_user(std::string_view address, std::string_view hash, User* out)
   u.id = static_cast<uint32_t>(next_id("next:user"));
   u.address = a;
   u.password_hash = hash;
+  u.scram = scram;
   if (Status s = save(u); s != Status::ok) return s;
   if (Status s = put(dbs_.user_ids, key32(u.id), a); s != Status::ok) return s;
   if (out) *out = u;
@@ -220,10 +221,11 @@ Status Txn::del_user(std::string_view address) {
   return del(dbs_.users, u->address);
 }
 
-Status Txn::set_password(std::string_view address, std::string_view hash) {
+Status Txn::set_password(std::string_view address, std::string_view hash, const ScramSecrets& scram) {
   auto u = user(address);
   if (!u) return Status::not_found;
   u->password_hash = hash;
+  u->scram = scram;
   return save(*u);
 }
 
@@ -458,9 +460,13 @@ Status Txn::set_flags(uint32_t mailbox_id, uint32_t uid, uint32_t flags, const s
 }
 
 Status Txn::deliver(std::string_view message, const std::vector<uint32_t>& user_ids, int64_t date) {
+  return deliver(message, mail::encode_meta(mail::parse_message(message)), user_ids, date);
+}
+
+Status Txn::deliver(std::string_view message, std::string_view meta, const std::vector<uint32_t>& user_ids,
+                    int64_t date) {
   uint64_t body_id;
-  if (Status s = put_body(message, mail::encode_meta(mail::parse_message(message)), body_id); s != Status::ok)
-    return s;
+  if (Status s = put_body(message, meta, body_id); s != Status::ok) return s;
   for (uint32_t id : user_ids) {
     if (Status s = ensure_default_mailboxes(id); s != Status::ok) return s;
     auto inbox = mailbox(id, "INBOX");

@@ -57,9 +57,12 @@ class Txn {
   // --- writes ---
   Status add_domain(std::string_view domain);
   Status del_domain(std::string_view domain);  // refused while users or aliases use it
-  Status add_user(std::string_view address, std::string_view password_hash, User* out = nullptr);
+  Status add_user(std::string_view address, std::string_view password_hash, User* out = nullptr,
+                  const ScramSecrets& scram = {});
   Status del_user(std::string_view address);   // with all its mail
-  Status set_password(std::string_view address, std::string_view password_hash);
+  // Replaces the SCRAM secrets too (empty if not given): the old ones
+  // would still let the old password in.
+  Status set_password(std::string_view address, std::string_view password_hash, const ScramSecrets& scram = {});
   Status set_quota(std::string_view address, uint64_t bytes, uint64_t messages);
   Status add_alias(std::string_view source, std::string_view target);
   Status del_alias(std::string_view source, std::string_view target);
@@ -76,6 +79,9 @@ class Txn {
   // Stores one message for several users in one go: one body, one INBOX
   // entry each.
   Status deliver(std::string_view message, const std::vector<uint32_t>& user_ids, int64_t date);
+  // With meta (mail::encode_meta of its parse) made beforehand, off the writer lock.
+  Status deliver(std::string_view message, std::string_view meta, const std::vector<uint32_t>& user_ids,
+                 int64_t date);
 
   // --- the delivery queue ---
   std::optional<QueueEntry> queue_entry(uint64_t id);
@@ -85,6 +91,9 @@ class Txn {
   // Stores the message once and queues it; the body's reference is the queue's.
   Status enqueue(std::string_view sender, const std::vector<std::string>& recipients, std::string_view message,
                  int64_t now, uint64_t* id = nullptr);
+  // The same from a prepared entry: its sender, recipients (address, DSN
+  // NOTIFY/ORCPT) and RET/ENVID are kept; id, body, times and states are set here.
+  Status enqueue(QueueEntry e, std::string_view message, int64_t now, uint64_t* id = nullptr);
   Status queue_save(const QueueEntry& e);  // after an attempt; keeps the time index right
   Status queue_delete(uint64_t id);        // done or given up: frees the body's reference
 

@@ -8,12 +8,15 @@ import threading
 
 class SmtpSink:
     """Accepts SMTP; rcpt_reply(attempt, address) picks each RCPT's reply
-    (attempt counts connections from 1); stores what it accepted."""
+    (attempt counts connections from 1); stores what it accepted. With dsn,
+    it advertises DSN (RFC 3461); it records every MAIL and RCPT line."""
 
-    def __init__(self, rcpt_reply=None, starttls=False):
+    def __init__(self, rcpt_reply=None, starttls=False, dsn=False):
         self.rcpt_reply = rcpt_reply or (lambda attempt, rcpt: "250 2.1.5 Ok")
         self.attempts = 0
         self.messages = []  # (sender, [rcpts], data)
+        self.commands = []  # "MAIL FROM:<...> ...", "RCPT TO:<...> ..." as received
+        ehlo = b"250-sink.test\r\n250-8BITMIME\r\n" + (b"250-DSN\r\n" if dsn else b"") + b"250 SIZE 10000000\r\n"
         self.lock = threading.Lock()
         sink = self
 
@@ -30,8 +33,11 @@ class SmtpSink:
                         return
                     cmd = line.decode(errors="replace").rstrip("\r\n")
                     verb = cmd[:4].upper()
+                    if verb in ("MAIL", "RCPT"):
+                        with sink.lock:
+                            sink.commands.append(cmd)
                     if verb == "EHLO":
-                        self.wfile.write(b"250-sink.test\r\n250-8BITMIME\r\n250 SIZE 10000000\r\n")
+                        self.wfile.write(ehlo)
                     elif verb == "HELO":
                         self.wfile.write(b"250 sink.test\r\n")
                     elif verb == "MAIL":

@@ -6,9 +6,19 @@ import ssl
 import threading
 
 from harness import insecure_context, main, wait_for
+from scram import ScramClient
 from smtp_harness import Raw, SmtpTest
 
 MSG = "From: x@remote.test\r\nTo: alice@example.test\r\nSubject: hello\r\n\r\nHi Alice.\r\n"
+
+
+def b64(text):
+    return base64.b64encode(text.encode()).decode()
+
+
+def unb64(reply_line):
+    """The text of a "334 <base64>" challenge."""
+    return base64.b64decode(reply_line[4:], validate=True).decode()
 
 
 class MxTest(SmtpTest):
@@ -260,10 +270,103 @@ class SubmissionTest(SmtpTest):
     def test_auth_needs_tls_unless_allowed(self):
         with smtplib.SMTP_SSL("127.0.0.1", self.sub_tls, context=insecure_context(), timeout=20) as s:
             code, ehlo = s.ehlo("c")
-            self.assertIn(b"AUTH PLAIN LOGIN", ehlo)
+            self.assertIn(b"AUTH PLAIN LOGIN SCRAM-SHA-256", ehlo)
             s.login("alice@example.test", "alice-pw")
             s.sendmail("alice@example.test", ["bob@example.test"], "Subject: tls\r\n\r\nhi\r\n")
         self.assertIn(b"with ESMTPSA", self.inbox("bob")[0])
+
+    # --- SCRAM-SHA-256 ---
+
+    def raw(self):
+        r = Raw(self.sub)
+        r.reply()
+        r.cmd("EHLO c")
+        return r
+
+    def scram_start(self, r, client, initial=True):
+        """AUTH SCRAM-SHA-256 and the client-first: the server-first."""
+        if initial:
+            code, lines = r.cmd("AUTH SCRAM-SHA-256 " + b64(client.first()))
+        else:
+            self.assertEqual(r.cmd("AUTH SCRAM-SHA-256"), (334, ["334 "]))
+            code, lines = r.cmd(b64(client.first()))
+        self.assertEqual(code, 334, lines)
+        return unb64(lines[0])
+
+    def test_scram_sha256_with_smtplib(self):
+        client = ScramClient("alice@example.test", "alice-pw")
+        with self.smtp(self.sub) as s:
+            code, ehlo = s.ehlo("c")
+            self.assertIn(b"AUTH PLAIN LOGIN SCRAM-SHA-256", ehlo)
+            code, _ = s.auth("SCRAM-SHA-256", client.authobject())
+            self.assertEqual(code, 235)
+            self.assertTrue(client.verified, "the client checked the server signature")
+            self.assertEqual((client.iterations, len(client.salt)), (4096, 16))
+            s.sendmail("alice@example.test", ["bob@example.test"], "Subject: scram\r\n\r\nhi\r\n")
+        self.assertIn(b"with ESMTPA", self.inbox("bob")[0])
+
+    def test_scram_step_by_step(self):
+        client = ScramClient("Alice@Example.Test", "alice-pw")  # found as the other mechanisms find it
+        r = self.raw()
+        server_first = self.scram_start(r, client, initial=False)
+        self.assertTrue(server_first.startswith("r=" + client.nonce), server_first)
+        self.assertTrue(server_first.endswith(",i=4096"), server_first)
+        code, lines = r.cmd(b64(client.final(server_first)))
+        self.assertEqual(code, 334, lines)
+        self.assertTrue(client.check(unb64(lines[0])), f"server signature: {lines}")
+        self.assertEqual(r.cmd(""), (235, ["235 2.7.0 Authentication successful"]))
+        self.assertEqual(r.cmd("MAIL FROM:<alice@example.test>")[0], 250)
+        self.assertEqual(r.cmd("AUTH SCRAM-SHA-256")[0], 503, "already authenticated")
+
+    def test_scram_wrong_password(self):
+        r = self.raw()
+        client = ScramClient("alice@example.test", "wrong")
+        code, lines = r.cmd(b64(client.final(self.scram_start(r, client))))
+        self.assertEqual((code, lines), (535, ["535 5.7.8 Error: authentication failed"]))
+        self.assertEqual(r.cmd("MAIL FROM:<alice@example.test>")[0], 530)
+        wait_for(lambda: 'SCRAM-SHA-256 authentication failed for "alice@example.test"' in self.g.log(),
+                 what="failure logged")
+        # A forged proof fails the same way.
+        r = self.raw()
+        client = ScramClient("alice@example.test", "alice-pw")
+        forged = client.final(self.scram_start(r, client)).split(",p=")[0] + ",p=" + b64("\0" * 32)
+        self.assertEqual(r.cmd(b64(forged))[0], 535)
+
+    def test_scram_unknown_user_gets_the_whole_exchange(self):
+        # The same made-up salt on every connection, whichever worker answers:
+        # nothing before the proof tells that the name is no user.
+        salts = set()
+        for _ in range(8):
+            r = self.raw()
+            client = ScramClient("nobody@example.test", "x")
+            client.final(self.scram_start(r, client))
+            salts.add((client.salt, client.iterations))
+            self.assertEqual(r.cmd("*")[0], 501)
+        self.assertEqual(len(salts), 1, salts)
+        self.assertEqual(len(next(iter(salts))[0]), 16)
+        r = self.raw()
+        self.assertEqual(r.cmd(b64(client.final(self.scram_start(r, client)))),
+                         (535, ["535 5.7.8 Error: authentication failed"]))
+        wait_for(lambda: 'authentication failed for "nobody@example.test"' in self.g.log(), what="failure logged")
+
+    def test_scram_cancel_and_malformed(self):
+        r = self.raw()
+        self.assertEqual(r.cmd("AUTH SCRAM-SHA-256"), (334, ["334 "]))
+        self.assertEqual(r.cmd("*"), (501, ["501 5.7.0 Authentication aborted"]))
+        client = ScramClient("alice@example.test", "alice-pw")
+        self.scram_start(r, client)
+        self.assertEqual(r.cmd("*"), (501, ["501 5.7.0 Authentication aborted"]))
+        self.assertEqual(r.cmd("MAIL FROM:<alice@example.test>")[0], 530)
+        # Channel binding is not offered; an authzid must be the user.
+        self.assertEqual(r.cmd("AUTH SCRAM-SHA-256 " + b64("p=tls-unique,," + client.first_bare))[0], 501)
+        other = ScramClient("alice@example.test", "alice-pw", authzid="bob@example.test")
+        self.assertEqual(r.cmd("AUTH SCRAM-SHA-256 " + b64(other.first()))[0], 535)
+        self.assertEqual(r.cmd("AUTH SCRAM-SHA-256 not-base64!")[0], 501)
+        # After all that, a good exchange still works on the same session.
+        client = ScramClient("alice@example.test", "alice-pw")
+        code, lines = r.cmd(b64(client.final(self.scram_start(r, client))))
+        self.assertTrue(client.check(unb64(lines[0])))
+        self.assertEqual(r.cmd("")[0], 235)
 
 
 class SubmissionPlaintextTest(SmtpTest):
@@ -273,11 +376,12 @@ class SubmissionPlaintextTest(SmtpTest):
         code, lines = r.cmd("EHLO c")
         self.assertNotIn("250-AUTH PLAIN LOGIN", lines)
         self.assertEqual(r.cmd("AUTH PLAIN " + base64.b64encode(b"\0alice@example.test\0alice-pw").decode())[0], 538)
+        self.assertEqual(r.cmd("AUTH SCRAM-SHA-256")[0], 538)
         r.cmd("STARTTLS")
         r.sock = insecure_context().wrap_socket(r.sock, server_hostname="mail.example.test")
         r.buf = b""
         code, lines = r.cmd("EHLO c")
-        self.assertIn("250-AUTH PLAIN LOGIN", lines)
+        self.assertIn("250-AUTH PLAIN LOGIN SCRAM-SHA-256", lines)
         self.assertEqual(r.cmd("AUTH PLAIN " + base64.b64encode(b"\0alice@example.test\0alice-pw").decode())[0], 235)
 
 

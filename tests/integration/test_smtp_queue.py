@@ -16,9 +16,10 @@ class QueueBase(SmtpTest):
 
     submission_extra = "smtp_auth_plaintext on;"
     workers = 2
+    sink_dsn = False  # whether the sink advertises DSN
 
     def setUp(self):
-        self.sink = SmtpSink(rcpt_reply=self.rcpt_reply)
+        self.sink = SmtpSink(rcpt_reply=self.rcpt_reply, dsn=self.sink_dsn)
         self.dns = DnsServer({
             "mx.test": {"MX": [(10, "mail.mx.test")]},
             "mail.mx.test": {"A": ["127.0.0.1"]},
@@ -49,6 +50,17 @@ class QueueBase(SmtpTest):
             s.ehlo("client")
             s.login("alice@example.test", "alice-pw")
             s.sendmail("alice@example.test", list(rcpts), f"From: alice@example.test\r\nSubject: {subject}\r\n\r\nhello\r\n")
+
+    def send_dsn(self, rcpts, mail_options=(), subject="dsn", body="hello"):
+        """Sends as alice with DSN parameters; rcpts maps each recipient to
+        its RCPT options."""
+        with smtplib.SMTP("127.0.0.1", self.sub, timeout=20) as s:
+            s.ehlo("client")
+            s.login("alice@example.test", "alice-pw")
+            self.assertEqual(s.mail("alice@example.test", list(mail_options))[0], 250)
+            for rcpt, options in rcpts.items():
+                self.assertEqual(s.rcpt(rcpt, options)[0], 250)
+            self.assertEqual(s.data(f"From: alice@example.test\r\nSubject: {subject}\r\n\r\n{body}\r\n")[0], 250)
 
     def queued(self):
         return "0 queued" not in self.ctl("queue", "list")
@@ -94,7 +106,9 @@ class QueueTest(QueueBase):
         self.assertIn("Status: 5.1.1", text)
         self.assertIn("Diagnostic-Code: smtp; 550 5.1.1", text)
         self.assertIn("Subject: partly", text, "the original headers come back")
-        self.assertNotIn("friend@remote.test", text.split("text/rfc822-headers")[0], "the delivered one is not reported")
+        self.assertEqual(bounce.get_payload()[2].get_content_type(), "message/rfc822", "RET unset: the whole message")
+        self.assertIn("hello", text)
+        self.assertNotIn("friend@remote.test", text.split("message/rfc822")[0], "the delivered one is not reported")
         self.assertEqual(len(self.sink.messages), 1)
         self.assertEqual(self.sink.messages[0][1], ["friend@remote.test"])
         wait_for(lambda: not self.queued(), what="the entry to leave the queue")
@@ -126,6 +140,118 @@ class QueueTest(QueueBase):
         self.ctl("queue", "release", qid)  # due now
         wait_for(lambda: self.sink.messages, what="delivery after release")
         self.assertGreater(self.sink.attempts, seen)
+
+
+class DsnTest(QueueBase):
+    """RFC 3461 requests honoured by the queue and by local delivery; the
+    sink does not offer DSN, so Gannet reports."""
+
+    def dsn(self, user="alice"):
+        """The one report in user's INBOX: (message, text)."""
+        messages = wait_for(lambda: self.inbox(user), timeout=20, what="a DSN in the INBOX")
+        self.assertEqual(len(messages), 1)
+        return email.message_from_bytes(messages[0]), messages[0].decode()
+
+    def test_notify_never_and_success_only_get_no_failure_notice(self):
+        self.replies["gone"] = ["550 5.1.1 <gone@remote.test>: no such user"]
+        self.send_dsn({"gone@remote.test": ["NOTIFY=NEVER"]})
+        wait_for(lambda: not self.queued(), timeout=20, what="the entry to leave the queue")
+        # The report would have been stored with the queue's last record.
+        self.assertEqual(self.inbox("alice"), [], "NOTIFY=NEVER: no DSN")
+        self.replies["lost"] = ["550 5.1.1 <lost@remote.test>: no such user"]
+        self.send_dsn({"gone@remote.test": ["NOTIFY=SUCCESS"], "lost@remote.test": ["NOTIFY=FAILURE"]})
+        _, text = self.dsn()
+        self.assertIn("Final-Recipient: rfc822; lost@remote.test", text)
+        self.assertNotIn("gone@remote.test", text, "NOTIFY without FAILURE: not reported")
+        wait_for(lambda: not self.queued(), what="the entry to leave the queue")
+
+    def test_ret_hdrs_envid_and_orcpt(self):
+        self.replies["gone"] = ["550 5.1.1 <gone@remote.test>: no such user"]
+        self.send_dsn({"gone@remote.test": ["NOTIFY=FAILURE", "ORCPT=rfc822;Gone+40Remote.test"]},
+                      mail_options=["RET=HDRS", "ENVID=QQ+2B42"], subject="hdrs", body="the secret body")
+        bounce, text = self.dsn()
+        parts = bounce.get_payload()
+        self.assertEqual([p.get_content_type() for p in parts],
+                         ["text/plain", "message/delivery-status", "text/rfc822-headers"])
+        self.assertIn("Subject: hdrs", parts[2].get_payload())
+        self.assertNotIn("the secret body", text, "RET=HDRS: no body")
+        self.assertIn("Original-Envelope-Id: QQ+42\r\n", text)
+        self.assertIn("Original-Recipient: rfc822;Gone@Remote.test\r\nFinal-Recipient: rfc822; gone@remote.test", text)
+        self.assertIn("Action: failed", text)
+
+    def test_ret_full_returns_the_message(self):
+        self.replies["gone"] = ["550 5.1.1 <gone@remote.test>: no such user"]
+        self.send_dsn({"gone@remote.test": []}, mail_options=["RET=FULL"], subject="full", body="the whole body")
+        bounce, text = self.dsn()
+        self.assertEqual(bounce.get_payload()[2].get_content_type(), "message/rfc822")
+        self.assertIn("the whole body", text)
+        self.assertNotIn("Original-Envelope-Id", text, "no ENVID given")
+        self.assertNotIn("Original-Recipient", text, "no ORCPT given")
+
+    def test_success_for_local_recipients(self):
+        self.send_dsn({"bob@example.test": ["NOTIFY=SUCCESS", "ORCPT=rfc822;bob+40example.test"]},
+                      mail_options=["ENVID=local-1"], subject="to bob", body="for bob only")
+        # Stored with the message itself: there once the 250 came.
+        self.assertEqual(len(self.inbox("bob")), 1)
+        bounce, text = self.dsn()
+        self.assertEqual(bounce["Subject"], "Successful Mail Delivery Report")
+        self.assertIn("Original-Envelope-Id: local-1\r\n", text)
+        self.assertIn("Original-Recipient: rfc822;bob@example.test\r\nFinal-Recipient: rfc822; bob@example.test\r\n"
+                      "Action: delivered\r\nStatus: 2.0.0", text)
+        self.assertEqual(bounce.get_payload()[2].get_content_type(), "text/rfc822-headers")
+        self.assertNotIn("for bob only", text, "a success returns headers only")
+        self.assertEqual(self.inbox("bob", "INBOX")[0].count(b"for bob only"), 1)
+
+    def test_success_through_an_alias_is_expanded_and_default_is_silent(self):
+        self.send_dsn({"bob@example.test": []})
+        self.assertEqual(self.inbox("alice"), [], "no NOTIFY: no success notice")
+        self.send_dsn({"team@example.test": ["NOTIFY=SUCCESS"]}, subject="to the team")
+        messages = self.inbox("alice")  # the message itself (alice is in team) and the report
+        reports = [m.decode() for m in messages if b"multipart/report" in m]
+        self.assertEqual(len(messages), 2)
+        self.assertEqual(len(reports), 1)
+        self.assertIn("Final-Recipient: rfc822; team@example.test\r\nAction: expanded", reports[0])
+
+    def test_relayed_notice_from_a_server_without_dsn(self):
+        self.send_dsn({"friend@remote.test": ["NOTIFY=SUCCESS,FAILURE"]}, mail_options=["ENVID=r1"])
+        _, text = self.dsn()
+        self.assertIn("Final-Recipient: rfc822; friend@remote.test\r\nAction: relayed\r\nStatus: 2.0.0", text)
+        self.assertIn("Diagnostic-Code: smtp; 250", text)
+        self.assertEqual(len(self.sink.messages), 1)
+        self.assertFalse([c for c in self.sink.commands if "NOTIFY" in c or "ENVID" in c],
+                         "no DSN parameters to a server that does not offer DSN")
+
+    def test_queue_keeps_the_dsn_requests(self):
+        self.replies["later"] = ["451 4.3.0 busy"] * 100
+        self.send_dsn({"later@remote.test": ["NOTIFY=SUCCESS,DELAY", "ORCPT=rfc822;later+40remote.test"]},
+                      mail_options=["RET=HDRS", "ENVID=keep+2Bme"])
+        wait_for(lambda: "451 4.3.0 busy" in self.show_all(), what="a deferred entry")
+        shown = self.show_all()
+        for line in ["dsn ret: HDRS", "dsn envid: keep+2Bme", "recipient: <later@remote.test> pending",
+                     "  dsn notify: SUCCESS,DELAY", "  dsn orcpt: rfc822;later+40remote.test"]:
+            self.assertIn(line, shown)
+        self.ctl("queue", "delete", self.ctl("queue", "list").split("\t")[0])
+
+
+class DsnCapableServerTest(QueueBase):
+    """A server that offers DSN gets the requests and owns the notices."""
+
+    sink_dsn = True
+
+    def test_dsn_parameters_are_passed_on(self):
+        self.send_dsn({"friend@remote.test": ["NOTIFY=SUCCESS", "ORCPT=rfc822;friend+40remote.test"],
+                       "other@remote.test": []}, mail_options=["RET=HDRS", "ENVID=abc+2Bdef"])
+        wait_for(lambda: self.sink.messages, what="delivery to the sink")
+        mail = [c for c in self.sink.commands if c.upper().startswith("MAIL")]
+        rcpts = {c.split("<")[1].split(">")[0]: c for c in self.sink.commands if c.upper().startswith("RCPT")}
+        self.assertEqual(len(mail), 1)
+        self.assertIn(" RET=HDRS", mail[0])
+        self.assertIn(" ENVID=abc+2Bdef", mail[0])
+        self.assertIn(" NOTIFY=SUCCESS", rcpts["friend@remote.test"])
+        self.assertIn(" ORCPT=rfc822;friend+40remote.test", rcpts["friend@remote.test"])
+        self.assertEqual(rcpts["other@remote.test"], "RCPT TO:<other@remote.test>", "nothing asked, nothing passed")
+        wait_for(lambda: not self.queued(), what="the entry to leave the queue")
+        self.assertEqual(self.inbox("alice"), [], "the remote server reports the success, not Gannet")
 
 
 class GannetToGannetTest(QueueBase):

@@ -8,6 +8,7 @@
 
 #include "store/change_feed.h"
 #include "store/check.h"
+#include "store/codec.h"
 #include "store/store.h"
 #include "test_util.h"
 
@@ -63,6 +64,87 @@ TEST_CASE("users, duplicates and unknown domains") {
   CHECK(r.write([](Txn& t) { return t.add_domain("example.test"); }) == Status::exists);
   CHECK(r.write([](Txn& t) { return t.del_domain("example.test"); }) == Status::exists);
   CHECK(r.store->read([](Txn& t) { return t.user("Alice@Example.Test")->address; }) == "alice@example.test");
+}
+
+namespace {
+
+ScramSecrets some_scram(char fill) {
+  return {std::string(16, fill), 4096, std::string(32, char(fill + 1)), std::string(32, char(fill + 2))};
+}
+
+bool same_scram(const ScramSecrets& a, const ScramSecrets& b) {
+  return a.salt == b.salt && a.iterations == b.iterations && a.stored_key == b.stored_key && a.server_key == b.server_key;
+}
+
+// A user record as written before SCRAM secrets were kept.
+std::string old_user_record() {
+  return Encoder().u64(7).str("old@example.test").str("$argon2id$v=19$old").u64(1000).u64(10).u64(1).u64(500).u64(3)
+      .take();
+}
+
+}  // namespace
+
+TEST_CASE("user records: SCRAM secrets round trip, and a record from before them still decodes") {
+  User u;
+  u.id = 7;
+  u.address = "old@example.test";
+  u.password_hash = "$argon2id$v=19$old";
+  u.quota_bytes = 1000;
+  u.quota_messages = 10;
+  u.used_bytes = 500;
+  u.used_messages = 3;
+  // Without secrets, the encoding is the old one, byte for byte.
+  CHECK(encode(u) == old_user_record());
+
+  User old;
+  old.scram = some_scram('x');  // decode must not keep what was there
+  REQUIRE(decode(old_user_record(), old));
+  CHECK(old.id == 7);
+  CHECK(old.address == "old@example.test");
+  CHECK(old.password_hash == "$argon2id$v=19$old");
+  CHECK(old.quota_bytes == 1000);
+  CHECK(old.quota_messages == 10);
+  CHECK(old.enabled);
+  CHECK(old.used_bytes == 500);
+  CHECK(old.used_messages == 3);
+  CHECK(old.scram.empty());
+
+  u.scram = some_scram('a');
+  std::string rec = encode(u);
+  User back;
+  REQUIRE(decode(rec, back));
+  CHECK(back.address == u.address);
+  CHECK(back.used_messages == 3);
+  CHECK(same_scram(back.scram, u.scram));
+
+  // Cut anywhere inside the secrets, or with a key of the wrong size, the
+  // record is refused rather than read half-set.
+  for (size_t n = old_user_record().size() + 1; n < rec.size(); n++) CHECK_FALSE(decode(rec.substr(0, n), back));
+  CHECK_FALSE(decode(rec + "x", back));
+  ScramSecrets short_key = some_scram('a');
+  short_key.stored_key.pop_back();
+  std::string bad = old_user_record();
+  bad += Encoder().str(short_key.salt).u64(4096).str(short_key.stored_key).str(short_key.server_key).take();
+  CHECK_FALSE(decode(bad, back));
+  bad = old_user_record() + Encoder().str(std::string(16, 's')).u64(0).str(std::string(32, 'k')).str(std::string(32, 'k')).take();
+  CHECK_FALSE(decode(bad, back));  // no iterations
+  bad = old_user_record() + Encoder().str("").u64(0).str("").str("").take();
+  CHECK_FALSE(decode(bad, back));  // never written: empty secrets are left out
+}
+
+TEST_CASE("a new password replaces the SCRAM secrets, or clears them") {
+  StoreRig r;
+  REQUIRE(r.write([](Txn& t) { return t.add_user("carol@example.test", "h1", nullptr, some_scram('a')); }) == Status::ok);
+  auto scram = [&] { return r.store->read([](Txn& t) { return t.user("carol@example.test")->scram; }); };
+  CHECK(same_scram(scram(), some_scram('a')));
+  CHECK(r.store->read([](Txn& t) { return t.user("alice@example.test")->scram.empty(); }));
+  REQUIRE(r.write([](Txn& t) { return t.set_password("carol@example.test", "h2", some_scram('m')); }) == Status::ok);
+  CHECK(same_scram(scram(), some_scram('m')));
+  // A caller that knows nothing of SCRAM must not leave the old password
+  // working through it.
+  REQUIRE(r.write([](Txn& t) { return t.set_password("carol@example.test", "h3"); }) == Status::ok);
+  CHECK(scram().empty());
+  CHECK(r.store->read([](Txn& t) { return t.user("carol@example.test")->password_hash; }) == "h3");
 }
 
 TEST_CASE("UIDs grow, MODSEQ grows on every change, UIDNEXT stays above every UID") {
@@ -161,8 +243,9 @@ TEST_CASE("group commit: concurrent writers share one durable commit") {
   uv_loop_t loop;
   uv_loop_init(&loop);
   int done = 0, ok = 0;
-  // The first write starts a commit at once; the nine queued behind it
-  // while it runs share the next one.
+  // The first write starts a commit at once; the batch is taken once the
+  // writer lock is held, so it holds the first one or all ten, and the rest
+  // share the next commit.
   for (int i = 0; i < 10; i++) {
     r.store->write(&loop, [&, i](Txn& t) { return t.deliver("msg " + std::to_string(i), {r.alice}, 0); },
                    [&](Status s) { done++; ok += s == Status::ok; });
@@ -171,7 +254,7 @@ TEST_CASE("group commit: concurrent writers share one durable commit") {
   uv_run(&loop, UV_RUN_DEFAULT);
   CHECK(done == 10);
   CHECK(ok == 10);
-  CHECK(r.store->last_batch_size() == 9);
+  CHECK(r.store->last_batch_size() >= 9);
   CHECK(r.store->last_commit_id() - before <= 2);  // 10 messages, at most 2 transactions
   CHECK(r.mailbox(r.alice, "INBOX").messages == 10);
   // A failing op in a batch does not undo the others.
@@ -269,6 +352,81 @@ TEST_CASE("the queue: due entries by time, held ones skipped, bodies freed with 
   CHECK(r.problems().empty());
 }
 
+TEST_CASE("queue entries: DSN requests round trip, and a record from before them still decodes") {
+  QueueEntry q;
+  q.id = 7;
+  q.sender = "alice@example.test";
+  q.body_id = 3;
+  q.created = q.next_attempt = 100;
+  q.attempts = 2;
+  q.last_error = "451 4.7.1 later";
+  q.recipients.push_back({"x@remote.test", QueueRecipient::pending, "451 4.7.1 later"});
+  q.recipients.push_back({"y@remote.test", QueueRecipient::failed, "550 5.1.1 no"});
+  // Without DSN, the encoding is what it was before DSN was kept.
+  Encoder old;
+  old.u64(7).str("alice@example.test").u64(3).u64(100).u64(100).u64(2).u64(0).u64(0).str("451 4.7.1 later").u64(2);
+  old.str("x@remote.test").u64(QueueRecipient::pending).str("451 4.7.1 later");
+  old.str("y@remote.test").u64(QueueRecipient::failed).str("550 5.1.1 no");
+  std::string old_bytes = old.take();
+  CHECK(encode(q) == old_bytes);
+  QueueEntry back;
+  back.ret = QueueEntry::ret_full;  // decode resets what an old record lacks
+  back.envid = "stale";
+  REQUIRE(decode(old_bytes, back));
+  CHECK(back.ret == QueueEntry::ret_unset);
+  CHECK(back.envid.empty());
+  CHECK(back.recipients.size() == 2);
+  CHECK(back.recipients[1].notify == 0);
+  CHECK(back.recipients[1].orcpt.empty());
+
+  q.ret = QueueEntry::ret_hdrs;
+  q.envid = "QQ+2B42";
+  q.recipients[0].notify = NOTIFY_SUCCESS | NOTIFY_DELAY;
+  q.recipients[0].orcpt = "rfc822;x+40remote.test";
+  q.recipients[1].notify = NOTIFY_NEVER;
+  std::string bytes = encode(q);
+  REQUIRE(decode(bytes, back));
+  CHECK(back.ret == QueueEntry::ret_hdrs);
+  CHECK(back.envid == "QQ+2B42");
+  CHECK(back.recipients[0].notify == (NOTIFY_SUCCESS | NOTIFY_DELAY));
+  CHECK(back.recipients[0].orcpt == "rfc822;x+40remote.test");
+  CHECK(back.recipients[1].notify == NOTIFY_NEVER);
+  CHECK(back.recipients[1].address == "y@remote.test");
+  CHECK(encode(back) == bytes);
+  // Damage is refused, not half-read.
+  for (size_t n = old_bytes.size() + 1; n < bytes.size(); n++) CHECK_FALSE(decode(bytes.substr(0, n), back));
+  CHECK_FALSE(decode(bytes + "x", back));
+
+  CHECK(notify_bits("SUCCESS,FAILURE") == (NOTIFY_SUCCESS | NOTIFY_FAILURE));
+  CHECK(notify_bits("never") == NOTIFY_NEVER);
+  CHECK(notify_bits("") == 0);
+  CHECK(notify_text(NOTIFY_FAILURE | NOTIFY_DELAY) == "FAILURE,DELAY");
+  CHECK(notify_text(0).empty());
+}
+
+TEST_CASE("the queue keeps a prepared entry's DSN requests") {
+  StoreRig r;
+  QueueEntry e;
+  e.sender = "alice@example.test";
+  e.ret = QueueEntry::ret_full;
+  e.envid = "id1";
+  e.recipients.push_back({"x@remote.test", QueueRecipient::failed, "old"});
+  e.recipients[0].notify = NOTIFY_SUCCESS;
+  e.recipients[0].orcpt = "rfc822;x+40remote.test";
+  uint64_t id = 0;
+  REQUIRE(r.write([&](Txn& t) { return t.enqueue(e, "msg", 100, &id); }) == Status::ok);
+  auto got = r.store->read([&](Txn& t) { return *t.queue_entry(id); });
+  CHECK(got.id == id);
+  CHECK(got.created == 100);
+  CHECK(got.ret == QueueEntry::ret_full);
+  CHECK(got.envid == "id1");
+  CHECK(got.recipients[0].state == QueueRecipient::pending);
+  CHECK(got.recipients[0].notify == NOTIFY_SUCCESS);
+  CHECK(got.recipients[0].orcpt == "rfc822;x+40remote.test");
+  CHECK(r.store->read([&](Txn& t) { return *t.body(got.body_id); }) == "msg");
+  CHECK(r.problems().empty());
+}
+
 TEST_CASE("group commit: a completion that writes again joins the next batch") {
   StoreRig r;
   uv_loop_t loop;
@@ -287,8 +445,11 @@ TEST_CASE("group commit: a completion that writes again joins the next batch") {
   for (int i = 0; i < 10; i++) chain(5);
   uv_run(&loop, UV_RUN_DEFAULT);
   CHECK(stored == 50);
-  // Batches of 1, 10, 10, 10, 10, 9: six commits (1, 9, 1, 9... would be ten).
-  CHECK(r.store->last_commit_id() - before == 6);
+  // Batches of 1, 10, 10, 10, 10, 9 or of 10 five times: five or six
+  // commits (1, 9, 1, 9... would be ten).
+  uint64_t commits = r.store->last_commit_id() - before;
+  CHECK(commits >= 5);
+  CHECK(commits <= 6);
   CHECK(r.mailbox(r.alice, "INBOX").messages == 50);
   CHECK(r.problems().empty());
   uv_loop_close(&loop);
