@@ -127,7 +127,7 @@ void SmtpSession::on_line(std::string_view line) {
 }
 
 void SmtpSession::on_line_too_long() {
-  if (state_ == State::data) long_line_ = true;  // refused at the end of the message
+  if (state_ == State::data) data_.line_too_long();  // refused at the end of the message
   else if (state_ != State::closing) reply("500 5.5.2 Error: line too long");
 }
 
@@ -270,25 +270,20 @@ void SmtpSession::cmd_data(std::string_view arg) {
   if (state_ != State::mail || rcpts_.empty()) return reply("503 5.5.1 Error: need RCPT command");
   if (chunking_) return reply("503 5.5.1 Error: DATA after BDAT");
   state_ = State::data;
-  message_.reserve(4096);
+  data_.start(*conf_.max_message_size);
   reply("354 End data with <CR><LF>.<CR><LF>");
 }
 
-// One line of DATA: only a lone "." ends it (RFC 5321 4.1.1.4). Lines end
-// at CRLF only, so a bare LF or CR stays inside a line and can never end
-// the message: <LF>.<LF> smuggling finds no end here, and such a message
-// is refused whole.
+// One line of DATA; the rules (end, unstuffing, smuggling, size) are
+// DataBody's (smtp_data.h). At the end its verdict becomes the
+// transaction's, which BDAT shares.
 void SmtpSession::data_line(std::string_view line) {
-  if (line == ".") return end_of_message();
-  if (!line.empty() && line[0] == '.') line.remove_prefix(1);  // dot-unstuffing
-  if (line.find_first_of("\r\n") != std::string_view::npos) bare_newline_ = true;
-  if (too_big_) return;
-  if (message_.size() + line.size() + 2 > *conf_.max_message_size) {
-    too_big_ = true;
-    std::string().swap(message_);
-    return;
-  }
-  message_.append(line).append("\r\n");
+  if (!data_.line(line)) return;
+  message_ = data_.take_message();
+  too_big_ = data_.too_big();
+  bare_newline_ = data_.bare_newline();
+  long_line_ = data_.long_line();
+  end_of_message();
 }
 
 // BDAT size [LAST] (RFC 3030): the chunk is read as bytes, never as lines.

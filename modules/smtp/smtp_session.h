@@ -11,6 +11,7 @@
 #include "connection.h"
 #include "module.h"
 #include "sasl.h"
+#include "smtp_data.h"
 #include "smtp_module.h"
 #include "smtp_parse.h"
 #include "store/records.h"
@@ -112,6 +113,7 @@ class SmtpSession final : public Session {
   MailParams params_;
   std::vector<Recipient> rcpts_;
   std::string message_;
+  DataBody data_;  // DATA's lines; the message moves to message_ at its end
   std::string message_id_;     // "queued as" and in Received
   size_t return_path_len_ = 0;  // the queue's copy goes without it
   bool too_big_ = false, bare_newline_ = false, long_line_ = false;

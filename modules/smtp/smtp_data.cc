@@ -1,0 +1,35 @@
+#include "smtp_data.h"
+
+namespace gannet::smtp {
+
+void DataBody::start(size_t max_size) {
+  std::string().swap(message_);
+  message_.reserve(4096);
+  max_size_ = max_size;
+  ended_ = too_big_ = bare_newline_ = long_line_ = false;
+}
+
+bool DataBody::line(std::string_view line) {
+  if (ended_) return true;
+  if (line == ".") return ended_ = true;
+  if (!line.empty() && line[0] == '.') line.remove_prefix(1);  // dot-unstuffing
+  if (line.find_first_of("\r\n") != std::string_view::npos) bare_newline_ = true;
+  if (too_big_) return false;
+  // Past the limit the message is dropped, not cut: the stream is still
+  // followed to its end so that the reply comes at the right place.
+  if (message_.size() + line.size() + 2 > max_size_) {
+    too_big_ = true;
+    std::string().swap(message_);
+    return false;
+  }
+  message_.append(line).append("\r\n");
+  return false;
+}
+
+std::string DataBody::take_message() {
+  std::string m;
+  m.swap(message_);
+  return m;
+}
+
+}  // namespace gannet::smtp
