@@ -17,8 +17,10 @@ namespace gannet::smtp {
 class DataBody {
  public:
   // Begins a message that may grow to max_size octets (CRLFs included);
-  // forgets the last one.
-  void start(size_t max_size);
+  // forgets the last one. The message starts with prefix (the trace
+  // headers), which the limit does not count: built in place, a large
+  // message is never copied to put headers in front of it.
+  void start(size_t max_size, std::string prefix = {});
 
   // One line without its CRLF. True at the lone "." that ends the message;
   // the body takes nothing after that until start().
@@ -41,6 +43,7 @@ class DataBody {
 
  private:
   std::string message_;
+  size_t prefix_len_ = 0;
   size_t max_size_ = 0;
   bool ended_ = false, too_big_ = false, bare_newline_ = false, long_line_ = false;
 };

@@ -56,8 +56,9 @@ std::string SmtpSession::received_header() const {
   return h + "; " + rfc5322_date(time(nullptr)) + "\r\n";
 }
 
-// Return-Path for local mailboxes (RFC 5321 4.4), Received for everyone.
-void SmtpSession::add_trace_headers() {
+// Return-Path for local mailboxes (RFC 5321 4.4), Received for everyone;
+// made when the message begins, so that it is built behind them.
+std::string SmtpSession::trace_headers() {
   message_id_ = new_message_id();
   std::string prefix;
   for (auto& r : rcpts_)
@@ -66,7 +67,9 @@ void SmtpSession::add_trace_headers() {
       break;
     }
   return_path_len_ = prefix.size();
-  message_.insert(0, prefix + received_header());
+  prefix += received_header();
+  trace_len_ = prefix.size();
+  return prefix;
 }
 
 // The queue keeps the DSN requests: the delivery agent reports or passes

@@ -270,7 +270,7 @@ void SmtpSession::cmd_data(std::string_view arg) {
   if (state_ != State::mail || rcpts_.empty()) return reply("503 5.5.1 Error: need RCPT command");
   if (chunking_) return reply("503 5.5.1 Error: DATA after BDAT");
   state_ = State::data;
-  data_.start(*conf_.max_message_size);
+  data_.start(*conf_.max_message_size, trace_headers());
   reply("354 End data with <CR><LF>.<CR><LF>");
 }
 
@@ -308,8 +308,9 @@ void SmtpSession::cmd_bdat(std::string_view arg) {
   chunk_last_ = last;
   chunk_size_ = size;
   if (ok) {
+    if (!chunking_) message_ = trace_headers();
     chunking_ = true;
-    if (message_.size() + size > *conf_.max_message_size) {
+    if (!too_big_ && message_.size() - trace_len_ + size > *conf_.max_message_size) {
       too_big_ = true;
       std::string().swap(message_);
     }
@@ -350,7 +351,6 @@ void SmtpSession::end_of_message() {
     reset_transaction();
     return drain_or_continue();
   }
-  add_trace_headers();
   run_filters(Phase::message, {}, [this] { store_message(); });
 }
 

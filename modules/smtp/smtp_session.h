@@ -87,7 +87,7 @@ class SmtpSession final : public Session {
   std::string success_dsn(std::string_view original) const;  // for local NOTIFY=SUCCESS; "" if none
   void drain_or_continue();
   std::string received_header() const;
-  void add_trace_headers();
+  std::string trace_headers();
   void start_timer(uint64_t ms, void (*cb)(uv_timer_t*));
   void auth_step(std::string_view response);
   void auth_plain(std::string_view response);
@@ -116,6 +116,7 @@ class SmtpSession final : public Session {
   DataBody data_;  // DATA's lines; the message moves to message_ at its end
   std::string message_id_;     // "queued as" and in Received
   size_t return_path_len_ = 0;  // the queue's copy goes without it
+  size_t trace_len_ = 0;        // Return-Path and Received, which the size limit does not count
   bool too_big_ = false, bare_newline_ = false, long_line_ = false;
   bool chunking_ = false;   // BDAT was used: DATA may not follow
   uint64_t chunk_size_ = 0;

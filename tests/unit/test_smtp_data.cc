@@ -214,3 +214,19 @@ TEST_CASE("DATA: start() begins afresh", "[smtp][data]") {
   REQUIRE(body.take_message() == "x\r\n");
   REQUIRE(body.message().empty());
 }
+
+TEST_CASE("DATA: the message is built behind its trace headers, which the limit does not count", "[smtp][data]") {
+  const std::string trace = "Received: by test; Thu, 1 Jan 2026 00:00:00 +0000\r\n";
+  DataBody body;
+  body.start(10, trace);
+  REQUIRE_FALSE(body.line("12345678"));  // 10 octets with CRLF: at the limit, kept
+  REQUIRE(body.line("."));
+  REQUIRE_FALSE(body.too_big());
+  REQUIRE(body.take_message() == trace + "12345678\r\n");
+
+  body.start(9, trace);
+  REQUIRE_FALSE(body.line("12345678"));
+  REQUIRE(body.line("."));
+  REQUIRE(body.too_big());
+  REQUIRE(body.message().empty());  // nothing of it is kept, headers included
+}
