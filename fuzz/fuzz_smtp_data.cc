@@ -111,6 +111,10 @@ Outcome reference(std::string_view s, size_t max_line) {
       continue;
     }
     if (!line.empty() && line[0] == '.') line.remove_prefix(1);
+    if (line.size() > kMaxTextLine) {
+      o.long_line = true;
+      continue;
+    }
     for (char c : line)
       if (c == '\r' || c == '\n') o.bare_newline = true;
     o.message.append(line).append("\r\n");

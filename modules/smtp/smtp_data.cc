@@ -14,6 +14,10 @@ bool DataBody::line(std::string_view line) {
   if (ended_) return true;
   if (line == ".") return ended_ = true;
   if (!line.empty() && line[0] == '.') line.remove_prefix(1);  // dot-unstuffing
+  if (line.size() > kMaxTextLine) {  // the reader allows one more, for the dot
+    long_line_ = true;
+    return false;
+  }
   if (line.find_first_of("\r\n") != std::string_view::npos) bare_newline_ = true;
   if (too_big_) return false;
   // Past the limit the message is dropped, not cut: the stream is still

@@ -14,6 +14,9 @@
 
 namespace gannet::smtp {
 
+// A text line without its CRLF and without a stuffing dot (RFC 5321 4.5.3.1.6).
+inline constexpr size_t kMaxTextLine = 998;
+
 class DataBody {
  public:
   // Begins a message that may grow to max_size octets (CRLFs included);

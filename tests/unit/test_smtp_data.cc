@@ -62,9 +62,9 @@ Read read_data(std::string_view stream, size_t max_size = 1 << 20, size_t step =
 
 }  // namespace
 
-TEST_CASE("DATA: SMTP reads lines with CRLF ends only, at most 998 octets", "[smtp][data]") {
+TEST_CASE("DATA: SMTP reads lines with CRLF ends only, at most 998 octets and a stuffing dot", "[smtp][data]") {
   REQUIRE(smtp_module.protocol->line_end == LineEnd::crlf);
-  REQUIRE(smtp_module.protocol->max_line == 998);
+  REQUIRE(smtp_module.protocol->max_line == 999);
 }
 
 TEST_CASE("DATA: a lone dot ends the message, lines keep their CRLF", "[smtp][data]") {
@@ -179,12 +179,14 @@ TEST_CASE("DATA: a line past 998 octets is left out, flagged, and the end still 
     REQUIRE(r.message == "a\r\nb\r\n");
     REQUIRE(r.rest == "QUIT\r\n");
   }
-  // The limit is the reader's, on the wire: a stuffing dot counts.
-  auto r = read_data(std::string(998, 'y') + "\r\n." + std::string(997, 'z') + "\r\n.\r\n");
+  // A stuffing dot does not count (RFC 5321 4.5.3.1.6): 998 octets of text
+  // may come as 999 on the wire, but no more.
+  auto r = read_data(std::string(998, 'y') + "\r\n." + std::string(998, 'z') + "\r\n.\r\n");
   REQUIRE(r.ended);
   REQUIRE_FALSE(r.long_line);
-  REQUIRE(r.message == std::string(998, 'y') + "\r\n" + std::string(997, 'z') + "\r\n");
-  REQUIRE(read_data("." + std::string(998, 'z') + "\r\n.\r\n").long_line);
+  REQUIRE(r.message == std::string(998, 'y') + "\r\n" + std::string(998, 'z') + "\r\n");
+  REQUIRE(read_data(std::string(999, 'z') + "\r\n.\r\n").long_line);
+  REQUIRE(read_data("." + std::string(999, 'z') + "\r\n.\r\n").long_line);
   // A long line cannot hide a ".": the end right after it is found.
   r = read_data(std::string(5000, 'w') + "\r\n.\r\nQUIT\r\n");
   REQUIRE(r.ended);
