@@ -13,6 +13,19 @@ namespace {
 
 constexpr int64_t kLeaseSeconds = 600;       // a dead worker's entries come back after this
 constexpr int64_t kMaxRetrySeconds = 4 * 3600;
+// An attempt must be over before its lease is: after that another worker
+// may take the entry and deliver it a second time. The client allows 5
+// minutes of silence per step and tries address after address, so nothing
+// but a deadline bounds it. An attempt gets kAttemptSeconds from its claim:
+// past it no new address is tried, no new host looked up, and the step
+// under way is cut short; what is not delivered by then is deferred
+// (4xx) and retried later. A deadline rather than renewing the lease: a
+// worker that hangs or loops must still lose its entries after the lease,
+// and one bound is simpler to reason about than a renewal that races the
+// store's writer queue. The margin covers a DNS query already in flight
+// (c-ares: 3 tries, up to 21 s) and the write that records the attempt.
+constexpr int64_t kAttemptSeconds = kLeaseSeconds - 120;
+static_assert(kAttemptSeconds > 300, "one slow step (the client's 5 minutes) must fit in an attempt");
 
 std::string domain_of(const std::string& address) { return address.substr(address.rfind('@') + 1); }
 
@@ -42,6 +55,15 @@ struct DomainRcpts {
 };
 
 }  // namespace
+
+const SmtpMainConf::Route* find_route(const std::vector<SmtpMainConf::Route>& routes, std::string_view domain) {
+  const SmtpMainConf::Route* any = nullptr;
+  for (auto& r : routes) {
+    if (r.domain == domain) return &r;
+    if (r.domain == "*") any = &r;
+  }
+  return any;
+}
 
 std::unique_ptr<QueueRunner> QueueRunner::create(Worker& w, const SmtpMainConf& conf, store::Store& store, std::string& err) {
   auto r = std::make_unique<Resolver>(w.loop(), *conf.resolver, err);
@@ -87,6 +109,8 @@ void QueueRunner::claim(uint64_t id) {
   active_.insert(id);
   auto entry = std::make_shared<store::QueueEntry>();
   int64_t now = time(nullptr);
+  uv_update_time(worker_.loop());
+  uint64_t deadline = uv_now(worker_.loop()) + kAttemptSeconds * 1000;  // taken before the lease is written
   store_.write(
       worker_.loop(),
       [id, now, entry](store::Txn& t) {
@@ -96,14 +120,14 @@ void QueueRunner::claim(uint64_t id) {
         *entry = *e;
         return t.queue_save(*e);
       },
-      [this, alive = alive_, id, entry](store::Status s) {
+      [this, alive = alive_, id, entry, deadline](store::Status s) {
         if (!*alive) return;
-        if (s == store::Status::ok) deliver(*entry);
+        if (s == store::Status::ok) deliver(*entry, deadline);
         else active_.erase(id);
       });
 }
 
-void QueueRunner::deliver(const store::QueueEntry& e) {
+void QueueRunner::deliver(const store::QueueEntry& e, uint64_t deadline) {
   auto message = store_.read([&](store::Txn& t) {
     auto b = t.body(e.body_id);
     return b ? std::make_shared<const std::string>(*b) : nullptr;
@@ -131,14 +155,14 @@ void QueueRunner::deliver(const store::QueueEntry& e) {
   }
   std::string dsn_mail = mail_dsn_params(e);
   for (auto& [domain, d] : by_domain) {
-    route(domain, [this, alive = alive_, attempt, rcpts = d.addresses, dsn = d.dsn, dsn_mail, message, sender = e.sender,
-                   one_done](Addresses addrs, ClientReply failure) {
+    route(domain, deadline, [this, alive = alive_, attempt, rcpts = d.addresses, dsn = d.dsn, dsn_mail, message,
+                             sender = e.sender, smtputf8 = e.smtputf8, deadline, one_done](Addresses addrs, ClientReply failure) {
       if (!*alive) return;
       if (addrs.empty()) {
         for (auto& r : rcpts) attempt->results[r] = failure;
         return one_done();
       }
-      ClientJob job{std::move(addrs), *conf_.helo_name, sender, rcpts, message, dsn_mail, dsn};
+      ClientJob job{std::move(addrs), *conf_.helo_name, sender, rcpts, message, dsn_mail, dsn, smtputf8, deadline};
       SmtpClient::start(worker_.loop(), std::move(job), [attempt, rcpts, one_done](std::vector<ClientReply> replies) {
         for (size_t i = 0; i < rcpts.size(); i++) attempt->results[rcpts[i]] = replies[i];
         one_done();
@@ -149,46 +173,56 @@ void QueueRunner::deliver(const store::QueueEntry& e) {
 
 // Where a domain's mail goes: a configured route, else its MX hosts (the
 // domain itself when it has none, RFC 5321 5.1), never past a null MX
-// (RFC 7505).
-void QueueRunner::route(const std::string& domain, Routed done) {
-  for (auto& r : conf_.routes)
-    if (r.domain == domain || r.domain == "*") return resolve_hosts({{r.host, 0}}, r.port, std::move(done));
+// (RFC 7505). A domain that does not exist, or that has neither MX nor
+// address, fails at once (5.1.2, as Postfix does); only a failed lookup
+// (SERVFAIL, time-out) is worth a retry.
+void QueueRunner::route(const std::string& domain, uint64_t deadline, Routed done) {
+  if (auto* r = find_route(conf_.routes, domain))
+    return resolve_hosts({{r->host, 0}}, r->port, false, deadline, std::move(done));
   uint16_t port = static_cast<uint16_t>(*conf_.delivery_port);
-  resolver_->mx(domain, [this, alive = alive_, domain, port, done = std::move(done)](Resolver::Result res, std::vector<MxHost> hosts) {
+  resolver_->mx(domain, [this, alive = alive_, domain, port, deadline, done = std::move(done)](Resolver::Result res,
+                                                                                              std::vector<MxHost> hosts) {
     if (!*alive) return;
     switch (res) {
       case Resolver::Result::ok:
         if (hosts.size() == 1 && (hosts[0].host.empty() || hosts[0].host == "."))
           return done({}, {556, "556 5.1.10 " + domain + " does not accept mail (null MX)"});
-        return resolve_hosts(std::move(hosts), port, done);
-      case Resolver::Result::no_data: return resolve_hosts({{domain, 0}}, port, done);
+        return resolve_hosts(std::move(hosts), port, false, deadline, done);
+      case Resolver::Result::no_data: return resolve_hosts({{domain, 0}}, port, true, deadline, done);
       case Resolver::Result::no_such_domain: return done({}, {550, "550 5.1.2 " + domain + ": Host or domain name not found"});
       case Resolver::Result::temporary: return done({}, {451, "451 4.4.3 " + domain + ": DNS lookup failed, will retry"});
     }
   });
 }
 
-// Resolves every host in order and hands over all their addresses.
-void QueueRunner::resolve_hosts(std::vector<MxHost> hosts, uint16_t port, Routed done) {
+// Resolves every host in order and hands over all their addresses. Past
+// the deadline no further host is looked up.
+void QueueRunner::resolve_hosts(std::vector<MxHost> hosts, uint16_t port, bool implicit, uint64_t deadline, Routed done) {
   struct Walk {
     std::vector<MxHost> hosts;
     size_t next = 0;
     Addresses found;
+    bool temporary = false;  // a lookup failed, rather than finding nothing
     Routed done;
     std::function<void()> step;
   };
-  auto walk = std::make_shared<Walk>(Walk{std::move(hosts), 0, {}, std::move(done), {}});
-  walk->step = [this, alive = alive_, w = std::weak_ptr<Walk>(walk), port] {
+  auto walk = std::make_shared<Walk>(Walk{std::move(hosts), 0, {}, false, std::move(done), {}});
+  walk->step = [this, alive = alive_, w = std::weak_ptr<Walk>(walk), port, implicit, deadline] {
     auto walk = w.lock();
     if (!walk || !*alive) return;
-    if (walk->next == walk->hosts.size()) {
+    bool late = uv_now(worker_.loop()) >= deadline;
+    if (walk->next == walk->hosts.size() || late) {
       auto d = std::move(walk->done);
       auto found = std::move(walk->found);
       walk->step = nullptr;  // breaks the cycle
+      if (late && found.empty()) return d({}, {451, "451 4.4.3 attempt time limit reached while looking up hosts"});
+      if (implicit && !walk->temporary)
+        return d(std::move(found), {550, "550 5.1.2 " + walk->hosts[0].host + ": Host or domain name not found"});
       return d(std::move(found), {451, "451 4.4.4 no address for any mail host, will retry"});
     }
     const std::string& host = walk->hosts[walk->next++].host;
-    resolver_->addresses(host, port, [walk](Resolver::Result, std::vector<sockaddr_storage> addrs) {
+    resolver_->addresses(host, port, [walk](Resolver::Result res, std::vector<sockaddr_storage> addrs) {
+      walk->temporary |= res == Resolver::Result::temporary;
       walk->found.insert(walk->found.end(), addrs.begin(), addrs.end());
       if (walk->step) walk->step();
     });

@@ -11,6 +11,8 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "resolver.h"
 #include "smtp_client.h"
@@ -22,6 +24,11 @@ class Worker;
 }
 
 namespace gannet::smtp {
+
+// The route for a domain's mail: its own smtp_route, else the relay host
+// (the route "*"), whatever their order in the config (as Postfix's
+// transport_maps win over relayhost); nullptr when neither, for its MX.
+const SmtpMainConf::Route* find_route(const std::vector<SmtpMainConf::Route>& routes, std::string_view domain);
 
 class QueueRunner {
  public:
@@ -35,9 +42,11 @@ class QueueRunner {
   QueueRunner(Worker& w, const SmtpMainConf& conf, store::Store& store, std::unique_ptr<Resolver> r);
   void scan();
   void claim(uint64_t id);
-  void deliver(const store::QueueEntry& e);
-  void route(const std::string& domain, Routed done);
-  void resolve_hosts(std::vector<MxHost> hosts, uint16_t port, Routed done);
+  void deliver(const store::QueueEntry& e, uint64_t deadline);
+  void route(const std::string& domain, uint64_t deadline, Routed done);
+  // implicit: hosts is the domain itself (no MX), which then fails for
+  // good when it has no address either.
+  void resolve_hosts(std::vector<MxHost> hosts, uint16_t port, bool implicit, uint64_t deadline, Routed done);
   void record(uint64_t id, std::map<std::string, ClientReply> results);
   int64_t retry_delay(uint32_t attempts) const;
 

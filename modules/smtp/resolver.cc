@@ -1,5 +1,6 @@
 #include "resolver.h"
 
+#include <arpa/inet.h>
 #include <arpa/nameser.h>
 #include <netdb.h>
 
@@ -32,7 +33,44 @@ void close_and_free(uv_handle_t* h) {
   uv_close(h, [](uv_handle_t* x) { free(x); });
 }
 
+bool is_ip(int family, std::string_view s) {
+  unsigned char buf[sizeof(in6_addr)];
+  return !s.empty() && s.size() < 64 && inet_pton(family, std::string(s).c_str(), buf) == 1;
+}
+
+bool is_port(std::string_view s) {
+  if (s.empty() || s.size() > 5) return false;
+  unsigned n = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    n = n * 10 + (c - '0');
+  }
+  return n >= 1 && n <= 65535;
+}
+
+bool valid_server(std::string_view e) {
+  if (e.starts_with('[')) {
+    auto close = e.find(']');
+    return close != std::string_view::npos && is_ip(AF_INET6, e.substr(1, close - 1)) &&
+           e.substr(close + 1).starts_with(':') && is_port(e.substr(close + 2));
+  }
+  if (is_ip(AF_INET6, e)) return true;
+  auto colon = e.find(':');
+  if (colon == std::string_view::npos) return is_ip(AF_INET, e);
+  return is_ip(AF_INET, e.substr(0, colon)) && is_port(e.substr(colon + 1));
+}
+
 }  // namespace
+
+std::optional<std::string> bad_server_entry(std::string_view servers) {
+  while (true) {
+    auto comma = servers.find(',');
+    std::string_view entry = servers.substr(0, comma);
+    if (!valid_server(entry)) return std::string(entry);
+    if (comma == std::string_view::npos) return std::nullopt;
+    servers.remove_prefix(comma + 1);
+  }
+}
 
 Resolver::Resolver(uv_loop_t* loop, const std::string& servers, std::string& err) : loop_(loop) {
   static int library = ares_library_init(ARES_LIB_INIT_ALL);

@@ -9,7 +9,9 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace gannet::smtp {
@@ -18,6 +20,14 @@ struct MxHost {
   std::string host;
   int preference = 0;
 };
+
+// Checks an smtp_resolver list when the config is read, so that a bad one
+// fails `gannet -t` and a reload instead of every worker's start. Stricter
+// than c-ares (which takes "1.2.3" and port 99999): comma-separated
+// entries, each an IPv4 address with an optional ":port", an IPv6 address
+// alone, or "[IPv6]:port"; ports 1-65535. Empty when valid, else the first
+// bad entry.
+std::optional<std::string> bad_server_entry(std::string_view servers);
 
 class Resolver {
  public:

@@ -2,6 +2,7 @@
 
 #include <openssl/ssl.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "listen_addr.h"
@@ -17,6 +18,19 @@ struct WriteReq {
   std::string data;
 };
 
+bool non_ascii(std::string_view s) {
+  for (char c : s)
+    if (static_cast<unsigned char>(c) >= 0x80) return true;
+  return false;
+}
+
+// The header section: where SMTPUTF8 lets UTF-8 in (RFC 6532). The body's
+// 8-bit octets are 8BITMIME's business.
+std::string_view header_section(std::string_view m) {
+  auto end = m.find("\r\n\r\n");
+  return end == std::string_view::npos ? m : m.substr(0, end);
+}
+
 }  // namespace
 
 std::string dot_stuff(std::string_view m) {
@@ -25,10 +39,11 @@ std::string dot_stuff(std::string_view m) {
   bool line_start = true;
   for (char c : m) {
     if (line_start && c == '.') out.push_back('.');
+    if (c == '\n' && (out.empty() || out.back() != '\r')) out.push_back('\r');
     out.push_back(c);
     line_start = c == '\n';
   }
-  if (!out.empty() && !line_start) out += "\r\n";
+  if (!line_start) out += "\r\n";
   out += ".\r\n";
   return out;
 }
@@ -60,9 +75,26 @@ void SmtpClient::retire() {
   });
 }
 
+bool SmtpClient::past_deadline() const { return job_.deadline && uv_now(loop_) >= job_.deadline; }
+
+// Silence at any step may last timeout_ms_, but never past the deadline.
+void SmtpClient::arm_timer() {
+  uint64_t t = timeout_ms_;
+  if (job_.deadline) {
+    uint64_t now = uv_now(loop_);
+    t = std::min<uint64_t>(t, job_.deadline > now ? job_.deadline - now : 0);
+  }
+  uv_timer_start(timer_, on_timer, t, 0);
+}
+
 void SmtpClient::try_next_address() {
   if (next_address_ >= job_.addresses.size()) {
     return finish({0, last_error_.empty() ? "no address to connect to" : last_error_});
+  }
+  if (past_deadline()) {
+    std::string why = "attempt time limit reached";
+    if (!last_error_.empty() && last_error_ != why) why += "; last error: " + last_error_;
+    return finish({0, why});
   }
   const sockaddr_storage& addr = job_.addresses[next_address_++];
   step_ = Step::connect;
@@ -77,7 +109,7 @@ void SmtpClient::try_next_address() {
   tcp_->data = this;
   auto* req = new uv_connect_t;
   req->data = this;
-  uv_timer_start(timer_, on_timer, timeout_ms_, 0);
+  arm_timer();
   int rc = uv_tcp_connect(req, tcp_, reinterpret_cast<const sockaddr*>(&addr), on_connect);
   if (rc != 0) {
     delete req;
@@ -110,7 +142,10 @@ void SmtpClient::on_read(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
   if (n < 0) c->fail_connection(n == UV_EOF ? "connection closed by the server" : uv_strerror(static_cast<int>(n)));
 }
 
-void SmtpClient::on_timer(uv_timer_t* t) { static_cast<SmtpClient*>(t->data)->fail_connection("timeout"); }
+void SmtpClient::on_timer(uv_timer_t* t) {
+  auto* c = static_cast<SmtpClient*>(t->data);
+  c->fail_connection(c->past_deadline() ? "attempt time limit reached" : "timeout");
+}
 
 int SmtpClient::bio_read(char* out, int len) {
   size_t n = std::min<size_t>(len, raw_in_.size());
@@ -122,7 +157,7 @@ int SmtpClient::bio_read(char* out, int len) {
 void SmtpClient::bio_write(const char* data, int len) { out_.append(data, len); }
 
 void SmtpClient::received(const char* data, size_t n) {
-  uv_timer_start(timer_, on_timer, timeout_ms_, 0);
+  arm_timer();
   if (!ssl_) {
     in_.append(data, n);
   } else {
@@ -183,16 +218,34 @@ void SmtpClient::flush() {
 
 void SmtpClient::send_ehlo() { send("EHLO " + job_.helo + "\r\n"); }
 
+// RFC 6531 3.4: what needs SMTPUTF8 is never sent to a server without it,
+// nor downgraded. A UTF-8 sender or header field fails every recipient; a
+// UTF-8 recipient fails alone, and the others go without SMTPUTF8. It is a
+// permanent failure, as in Postfix: the next hop's software decides, and
+// it will say the same on the next attempt.
 void SmtpClient::send_mail() {
+  bool utf8_rcpt = false;
+  for (auto& r : job_.recipients) utf8_rcpt |= non_ascii(r);
+  bool utf8_all = non_ascii(job_.sender) || (job_.smtputf8 && non_ascii(header_section(*job_.message)));
+  if (!offers_utf8_ && (utf8_all || utf8_rcpt)) {
+    ClientReply no{553, "553 5.6.7 SMTPUTF8 is required, but the next hop does not support it"};
+    bool left = false;
+    for (size_t i = 0; i < results_.size(); i++) {
+      if (utf8_all || non_ascii(job_.recipients[i])) results_[i] = no;
+      else left = true;
+    }
+    if (!left) {
+      final_ = true;
+      step_ = Step::quit;
+      send("QUIT\r\n");
+      return finish(no);
+    }
+  }
   step_ = Step::mail;
   std::string cmd = "MAIL FROM:<" + job_.sender + ">";
   if (offers_size_) cmd += " SIZE=" + std::to_string(job_.message->size());
   if (offers_8bit_) cmd += " BODY=8BITMIME";
-  bool utf8 = false;
-  for (auto& s : job_.recipients)
-    for (char ch : s) utf8 |= static_cast<unsigned char>(ch) >= 0x80;
-  for (char ch : job_.sender) utf8 |= static_cast<unsigned char>(ch) >= 0x80;
-  if (utf8 && offers_utf8_) cmd += " SMTPUTF8";
+  if (offers_utf8_ && (job_.smtputf8 || utf8_all || utf8_rcpt)) cmd += " SMTPUTF8";
   if (offers_dsn_) cmd += job_.dsn_mail;
   send(cmd + "\r\n");
 }
@@ -201,6 +254,21 @@ void SmtpClient::send_next_rcpt() {
   step_ = Step::rcpt;
   std::string params = offers_dsn_ && rcpt_index_ < job_.dsn_rcpt.size() ? job_.dsn_rcpt[rcpt_index_] : "";
   send("RCPT TO:<" + job_.recipients[rcpt_index_] + ">" + params + "\r\n");
+}
+
+// RCPT for the next recipient without an answer yet (send_mail may have
+// refused some), then DATA, or QUIT when nobody was accepted.
+void SmtpClient::next_rcpt() {
+  while (rcpt_index_ < job_.recipients.size() && results_[rcpt_index_].code != 0) rcpt_index_++;
+  if (rcpt_index_ < job_.recipients.size()) return send_next_rcpt();
+  if (!any_accepted_) {
+    final_ = true;
+    step_ = Step::quit;
+    send("QUIT\r\n");
+    return finish({0, "no recipient accepted"});
+  }
+  step_ = Step::data;
+  send("DATA\r\n");
 }
 
 void SmtpClient::on_reply(int code, const std::string& text, const std::vector<std::string>& lines) {
@@ -251,26 +319,19 @@ void SmtpClient::on_reply(int code, const std::string& text, const std::vector<s
       return flush();
     case Step::mail:
       if (code / 100 != 2) {
-        for (auto& r : results_) r = reply;
+        for (auto& r : results_)
+          if (r.code == 0) r = reply;  // not those send_mail refused
         final_ = true;
         step_ = Step::quit;
         send("QUIT\r\n");
         return finish(reply);
       }
       rcpt_index_ = 0;
-      return send_next_rcpt();
+      return next_rcpt();
     case Step::rcpt:
-      results_[rcpt_index_] = reply;
+      results_[rcpt_index_++] = reply;
       any_accepted_ |= reply.ok();
-      if (++rcpt_index_ < job_.recipients.size()) return send_next_rcpt();
-      if (!any_accepted_) {
-        final_ = true;
-        step_ = Step::quit;
-        send("QUIT\r\n");
-        return finish(reply);
-      }
-      step_ = Step::data;
-      return send("DATA\r\n");
+      return next_rcpt();
     case Step::data:
     case Step::body:
       if (step_ == Step::data && code == 354) {

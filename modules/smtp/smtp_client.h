@@ -34,6 +34,13 @@ struct ClientJob {
   // " RET=HDRS ENVID=x" for MAIL, " NOTIFY=... ORCPT=..." per recipient.
   std::string dsn_mail;
   std::vector<std::string> dsn_rcpt;  // parallel to recipients; may be shorter
+  // The sender gave SMTPUTF8 (RFC 6531): the header fields may hold UTF-8.
+  // Such a message, or a non-ASCII address, goes only to a server that
+  // offers SMTPUTF8; elsewhere its recipients fail with 553 5.6.7 (3.4).
+  bool smtputf8 = false;
+  // uv_now() in ms at which the whole attempt gives up, whatever step it is
+  // at and however many addresses are left (0: never); see QueueRunner.
+  uint64_t deadline = 0;
 };
 
 class SmtpClient final : public TlsTransport {
@@ -55,6 +62,9 @@ class SmtpClient final : public TlsTransport {
   void send_ehlo();
   void send_mail();
   void send_next_rcpt();
+  void next_rcpt();
+  void arm_timer();
+  bool past_deadline() const;
   void finish(const ClientReply& everyone_else);
   void fail_connection(const std::string& why);
   void received(const char* data, size_t n);
@@ -90,7 +100,10 @@ class SmtpClient final : public TlsTransport {
   bool done_called_ = false;
 };
 
-// Dot-stuffs a message for DATA and ends it with CRLF.CRLF.
+// Dot-stuffs a message for DATA and ends it with CRLF.CRLF. Every line
+// goes out with CRLF, a bare LF made one and a last line without an end
+// given one: the terminating "." must start a line of its own, or the
+// server never sees the end.
 std::string dot_stuff(std::string_view message);
 
 }  // namespace gannet::smtp

@@ -72,14 +72,15 @@ std::string SmtpSession::trace_headers() {
   return prefix;
 }
 
-// The queue keeps the DSN requests: the delivery agent reports or passes
-// them on (RFC 3461 5.2).
+// The queue keeps the DSN requests, which the delivery agent reports or
+// passes on (RFC 3461 5.2), and SMTPUTF8 (RFC 6531 3.4).
 store::QueueEntry SmtpSession::queue_entry() const {
   store::QueueEntry e;
   e.sender = sender_.address();
   e.ret = params_.ret == "HDRS" ? store::QueueEntry::ret_hdrs
           : params_.ret == "FULL" ? store::QueueEntry::ret_full : store::QueueEntry::ret_unset;
   e.envid = params_.envid;
+  e.smtputf8 = params_.smtputf8;  // the delivery agent needs a next hop that offers it
   for (auto& r : rcpts_)
     if (r.user_ids.empty()) {
       auto& q = e.recipients.emplace_back();

@@ -42,15 +42,36 @@ void add_route(ConfParser& p, const Stmt& s, const std::string& domain, const st
 void set_route(ConfParser& p, const Stmt& s, ModuleConf* c) { add_route(p, s, s.args()[0], s.args()[1], c); }
 void set_relayhost(ConfParser& p, const Stmt& s, ModuleConf* c) { add_route(p, s, "*", s.args()[0], c); }
 
+// A worker takes its first look at the queue one interval after it starts,
+// then every interval: 0 would be libuv's "no repeat", a worker that looks
+// once and never again. Below kMinQueueInterval the looks cost more than
+// they find.
+constexpr uint64_t kMinQueueInterval = 100;  // ms
+void set_queue_interval(ConfParser& p, const Stmt& s, ModuleConf* c) {
+  set_msec<&SmtpMainConf::queue_interval>(p, s, c);
+  if (*static_cast<SmtpMainConf*>(c)->queue_interval < kMinQueueInterval)
+    p.fail(s, "invalid value \"" + s.args()[0] + "\" in \"" + s.name() + "\" directive, it must be at least " +
+                  std::to_string(kMinQueueInterval) + "ms");
+}
+
+// Checked here, not when a worker starts: a list c-ares refuses would
+// stop every worker, after `gannet -t` or a reload had taken it.
+void set_resolver(ConfParser& p, const Stmt& s, ModuleConf* c) {
+  if (auto bad = bad_server_entry(s.args()[0]))
+    p.fail(s, "invalid value \"" + s.args()[0] + "\" in \"" + s.name() + "\" directive: \"" + *bad +
+                  "\" is not IP, IP:port, IPv6 or [IPv6]:port");
+  set_str<&SmtpMainConf::resolver>(p, s, c);
+}
+
 const Directive directives[] = {
     {"smtp_route", CTX_MAIN | TAKE2, Slot::main, set_route},
     {"smtp_relayhost", CTX_MAIN | TAKE1, Slot::main, set_relayhost},
     {"smtp_queue_lifetime", CTX_MAIN | TAKE1, Slot::main, set_msec<&SmtpMainConf::queue_lifetime>},
     {"smtp_queue_retry", CTX_MAIN | TAKE1, Slot::main, set_msec<&SmtpMainConf::queue_retry>},
-    {"smtp_queue_interval", CTX_MAIN | TAKE1, Slot::main, set_msec<&SmtpMainConf::queue_interval>},
+    {"smtp_queue_interval", CTX_MAIN | TAKE1, Slot::main, set_queue_interval},
     {"smtp_delivery_port", CTX_MAIN | TAKE1, Slot::main, set_number<&SmtpMainConf::delivery_port, 1, 65535>},
     {"smtp_delivery_concurrency", CTX_MAIN | TAKE1, Slot::main, set_number<&SmtpMainConf::delivery_concurrency, 1, 10000>},
-    {"smtp_resolver", CTX_MAIN | TAKE1, Slot::main, set_str<&SmtpMainConf::resolver>},
+    {"smtp_resolver", CTX_MAIN | TAKE1, Slot::main, set_resolver},
     {"smtp_helo_name", CTX_MAIN | TAKE1, Slot::main, set_str<&SmtpMainConf::helo_name>},
     {"smtp_delivery", CTX_MAIN | TAKE1, Slot::main, set_flag<&SmtpMainConf::delivery>},
     {"smtp_role", CTX_MAIL | CTX_SERVER | TAKE1, Slot::srv, set_parsed<&SmtpConf::role, parse_role, kRoles>},

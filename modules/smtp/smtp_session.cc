@@ -239,7 +239,7 @@ void SmtpSession::cmd_rcpt(std::string_view arg) {
     if (domain.empty()) domain = t.domains().empty() ? "" : t.domains().front();  // <Postmaster>
     if (!t.has_domain(domain)) {
       if (user_.empty()) reject = "554 5.7.1 <" + path.address() + ">: Relay access denied";
-      else r.address = store::normalize_address(path.local + "@" + domain);  // remote: to the queue
+      else r.address = store::normalize_remote_address(path.local + "@" + domain);  // remote: local part kept
       if (!user_.empty() && r.address.empty()) reject = "501 5.1.3 Bad recipient address syntax";
       return 0;
     }

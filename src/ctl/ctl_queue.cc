@@ -56,6 +56,7 @@ int queue_show(Ctl& c) {
     if (!e->last_error.empty()) printf("last error: %s\n", e->last_error.c_str());
     if (e->ret != QueueEntry::ret_unset) printf("dsn ret: %s\n", e->ret == QueueEntry::ret_hdrs ? "HDRS" : "FULL");
     if (!e->envid.empty()) printf("dsn envid: %s\n", e->envid.c_str());
+    if (e->smtputf8) printf("smtputf8: yes\n");
     for (auto& r : e->recipients) {
       printf("recipient: <%s> %s%s%s\n", r.address.c_str(), state_name(r.state), r.last_error.empty() ? "" : ": ",
              r.last_error.c_str());
@@ -103,14 +104,17 @@ int queue_release(Ctl& c) {
 }
 
 // Queues a message read from stdin, like Postfix's sendmail: for remote
-// recipients, and for testing the queue by hand.
+// recipients, and for testing the queue by hand. A file has LF line ends
+// more often than not, and SMTP knows only CRLF: a bare LF would keep a
+// server from ever seeing the message end.
 int queue_add(Ctl& c) {
   std::string message((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
   if (message.empty()) return fail("queue add: no message on standard input");
+  message = store::crlf_line_ends(message);
   std::string sender = c.option("--from", "");
   std::vector<std::string> rcpts;
   for (auto& a : c.args) {
-    std::string n = store::normalize_address(a);
+    std::string n = store::normalize_remote_address(a);
     if (n.empty()) return fail("queue add: not an address: " + a);
     rcpts.push_back(n);
   }

@@ -89,9 +89,13 @@ bool decode(std::string_view in, Body& b) {
 namespace {
 
 // What may follow the recipients, marked by a version number: 1 = the DSN
-// requests. Written only when there is one, so an entry without DSN is
-// encoded exactly as before DSN was kept, and old entries still decode.
+// requests; 2 = the DSN requests, then flags (SMTPUTF8). Written only when
+// there is something to write, and as 1 while no flag is set, so an entry
+// without them is encoded exactly as before they were kept, and old
+// entries still decode.
 constexpr uint64_t kQueueDsn = 1;
+constexpr uint64_t kQueueDsnFlags = 2;
+constexpr uint64_t kFlagSmtputf8 = 1;
 
 bool has_dsn(const QueueEntry& q) {
   if (q.ret != QueueEntry::ret_unset || !q.envid.empty()) return true;
@@ -100,10 +104,11 @@ bool has_dsn(const QueueEntry& q) {
   return false;
 }
 
-bool decode_dsn(Decoder& d, QueueEntry& q) {
+bool decode_extra(Decoder& d, QueueEntry& q) {
   uint64_t version = 0;
   uint8_t ret = 0;
-  if (!d.u64(version) || version != kQueueDsn || !d.num(ret) || !d.str(q.envid)) return false;
+  if (!d.u64(version) || (version != kQueueDsn && version != kQueueDsnFlags) || !d.num(ret) || !d.str(q.envid))
+    return false;
   if (ret > QueueEntry::ret_hdrs) return false;
   q.ret = static_cast<QueueEntry::Ret>(ret);
   for (auto& r : q.recipients) {
@@ -111,6 +116,10 @@ bool decode_dsn(Decoder& d, QueueEntry& q) {
     if (!d.u64(notify) || notify > 0xf || !d.str(r.orcpt)) return false;
     r.notify = static_cast<uint8_t>(notify);
   }
+  if (version == kQueueDsn) return true;
+  uint64_t flags = 0;
+  if (!d.u64(flags) || (flags & ~kFlagSmtputf8)) return false;
+  q.smtputf8 = flags & kFlagSmtputf8;
   return true;
 }
 
@@ -147,9 +156,10 @@ std::string encode(const QueueEntry& q) {
   e.u64(q.id).str(q.sender).u64(q.body_id).u64(uint64_t(q.created)).u64(uint64_t(q.next_attempt)).u64(q.attempts)
       .u64(q.held).u64(uint64_t(q.lease_until)).str(q.last_error).u64(q.recipients.size());
   for (auto& r : q.recipients) e.str(r.address).u64(r.state).str(r.last_error);
-  if (!has_dsn(q)) return e.take();
-  e.u64(kQueueDsn).u64(q.ret).str(q.envid);
+  if (!has_dsn(q) && !q.smtputf8) return e.take();
+  e.u64(q.smtputf8 ? kQueueDsnFlags : kQueueDsn).u64(q.ret).str(q.envid);
   for (auto& r : q.recipients) e.u64(r.notify).str(r.orcpt);
+  if (q.smtputf8) e.u64(kFlagSmtputf8);
   return e.take();
 }
 
@@ -168,8 +178,9 @@ bool decode(std::string_view in, QueueEntry& q) {
   }
   q.ret = QueueEntry::ret_unset;
   q.envid.clear();
-  if (d.done()) return true;  // no DSN requests, or written before DSN was kept
-  return d.ok() && decode_dsn(d, q) && d.done();
+  q.smtputf8 = false;
+  if (d.done()) return true;  // no DSN requests nor flags, or written before they were kept
+  return d.ok() && decode_extra(d, q) && d.done();
 }
 
 }  // namespace gannet::store

@@ -100,6 +100,9 @@ struct QueueEntry {
   enum Ret : uint8_t { ret_unset, ret_full, ret_hdrs };
   Ret ret = ret_unset;
   std::string envid;  // ENVID as received (xtext), "" if not given
+  // MAIL FROM had SMTPUTF8 (RFC 6531): its addresses or header fields may
+  // hold UTF-8, and such a message goes only to a server that offers it.
+  bool smtputf8 = false;
 };
 
 std::string encode(const User&);

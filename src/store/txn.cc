@@ -81,7 +81,7 @@ std::string normalize_domain(std::string_view d) {
   return valid_domain(out) ? out : std::string();
 }
 
-std::string normalize_address(std::string_view a) {
+std::string normalize_remote_address(std::string_view a) {
   auto at = a.rfind('@');
   if (at == std::string_view::npos || at == 0 || at > 64 || a.size() > 254) return {};
   std::string_view local = a.substr(0, at);
@@ -90,7 +90,23 @@ std::string normalize_address(std::string_view a) {
       return {};
   std::string domain = normalize_domain(a.substr(at + 1));
   if (domain.empty()) return {};
-  return lower(local) + "@" + domain;
+  return std::string(local) + "@" + domain;
+}
+
+std::string normalize_address(std::string_view a) {
+  std::string out = normalize_remote_address(a);
+  auto at = out.rfind('@');
+  return at == std::string::npos ? out : lower(std::string_view(out).substr(0, at)) + out.substr(at);
+}
+
+std::string crlf_line_ends(std::string_view m) {
+  std::string out;
+  out.reserve(m.size() + m.size() / 32);
+  for (size_t i = 0; i < m.size(); i++) {
+    if (m[i] == '\n' && (i == 0 || m[i - 1] != '\r')) out.push_back('\r');
+    out.push_back(m[i]);
+  }
+  return out;
 }
 
 // --- transaction plumbing ---

@@ -24,6 +24,13 @@ struct Dbs {
 // Lower-cases and checks "local@domain"; empty on a bad address.
 std::string normalize_address(std::string_view);
 std::string normalize_domain(std::string_view);
+// The same check, but only the domain is lower-cased: a local part is
+// case-sensitive (RFC 5321 2.4) and only its own host may read it, so an
+// address whose mail goes elsewhere keeps it as written.
+std::string normalize_remote_address(std::string_view);
+// Every bare LF made CRLF, an existing CRLF kept: for a message that comes
+// from a file (gannetctl) rather than over SMTP, which carries CRLF only.
+std::string crlf_line_ends(std::string_view);
 
 class Txn {
  public:

@@ -9,14 +9,16 @@ import threading
 class SmtpSink:
     """Accepts SMTP; rcpt_reply(attempt, address) picks each RCPT's reply
     (attempt counts connections from 1); stores what it accepted. With dsn,
-    it advertises DSN (RFC 3461); it records every MAIL and RCPT line."""
+    it advertises DSN (RFC 3461), with smtputf8 SMTPUTF8 (RFC 6531); it
+    records every MAIL and RCPT line."""
 
-    def __init__(self, rcpt_reply=None, starttls=False, dsn=False):
+    def __init__(self, rcpt_reply=None, starttls=False, dsn=False, smtputf8=False):
         self.rcpt_reply = rcpt_reply or (lambda attempt, rcpt: "250 2.1.5 Ok")
         self.attempts = 0
         self.messages = []  # (sender, [rcpts], data)
-        self.commands = []  # "MAIL FROM:<...> ...", "RCPT TO:<...> ..." as received
-        ehlo = b"250-sink.test\r\n250-8BITMIME\r\n" + (b"250-DSN\r\n" if dsn else b"") + b"250 SIZE 10000000\r\n"
+        self.commands = []  # "MAIL FROM:<...> ...", "RCPT TO:<...> ..." as received (UTF-8)
+        ehlo = (b"250-sink.test\r\n250-8BITMIME\r\n" + (b"250-DSN\r\n" if dsn else b"") +
+                (b"250-SMTPUTF8\r\n" if smtputf8 else b"") + b"250 SIZE 10000000\r\n")
         self.lock = threading.Lock()
         sink = self
 
@@ -78,7 +80,9 @@ class SmtpSink:
 
 class DnsServer:
     """Answers MX and A queries from a table; NXDOMAIN for unknown names.
-    records: {name: {"MX": [(pref, host)], "A": ["127.0.0.1"]}}"""
+    records: {name: {"MX": [(pref, host)], "A": ["127.0.0.1"]}}; a name
+    with {} exists without records (NODATA for every type), and
+    {"RCODE": 2} answers every query for it with that rcode (SERVFAIL)."""
 
     def __init__(self, records):
         self.records = {k.lower().rstrip("."): v for k, v in records.items()}
@@ -121,7 +125,7 @@ class DnsServer:
                     for a in entry.get("A", []):
                         rdata = socket.inet_aton(a)
                         answers.append(struct.pack(">HHHIH", 0xC00C, 1, 1, 60, 4) + rdata)
-            rcode = 3 if entry is None else 0
+            rcode = 3 if entry is None else entry.get("RCODE", 0)
             header = struct.pack(">HHHHHH", qid, 0x8180 | rcode, 1, len(answers), 0, 0)
             try:
                 self.sock.sendto(header + question + b"".join(answers), peer)

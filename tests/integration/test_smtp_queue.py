@@ -1,11 +1,12 @@
 """The queue and the delivery agent: retries, bounces, MX lookups through
-c-ares, null MX, gannetctl queue."""
+c-ares, null MX, routes, SMTPUTF8, gannetctl queue, the agent's directives."""
 import email
 import os
+import signal
 import smtplib
 import subprocess
 
-from harness import Gannet, free_port, main, make_cert, wait_for
+from harness import GANNET, Gannet, GannetTest, free_port, main, make_cert, wait_for
 from peers import DnsServer, SmtpSink
 from smtp_harness import SmtpTest
 
@@ -17,13 +18,16 @@ class QueueBase(SmtpTest):
     submission_extra = "smtp_auth_plaintext on;"
     workers = 2
     sink_dsn = False  # whether the sink advertises DSN
+    sink_smtputf8 = False  # whether it advertises SMTPUTF8
 
     def setUp(self):
-        self.sink = SmtpSink(rcpt_reply=self.rcpt_reply, dsn=self.sink_dsn)
+        self.sink = SmtpSink(rcpt_reply=self.rcpt_reply, dsn=self.sink_dsn, smtputf8=self.sink_smtputf8)
         self.dns = DnsServer({
             "mx.test": {"MX": [(10, "mail.mx.test")]},
             "mail.mx.test": {"A": ["127.0.0.1"]},
             "nullmx.test": {"MX": [(0, ".")]},
+            "nodata.test": {},  # exists, without MX, A or AAAA
+            "servfail.test": {"RCODE": 2},
         })
         self.replies = {}
         super().setUp()
@@ -37,9 +41,13 @@ class QueueBase(SmtpTest):
         script = self.replies.get(rcpt.split("@")[0], ["250 2.1.5 Ok"])
         return script[min(attempt, len(script)) - 1]
 
+    def routes_before(self):
+        """Config lines that come before the routes."""
+        return ""
+
     def conf(self):
         self.other_mx = getattr(self, "other_mx", None) or free_port()
-        return (f"smtp_route remote.test 127.0.0.1:{self.sink.port};\n"
+        return (self.routes_before() + f"smtp_route remote.test 127.0.0.1:{self.sink.port};\n"
                 f"smtp_route other.test 127.0.0.1:{self.other_mx};\n"
                 f"smtp_resolver 127.0.0.1:{self.dns.port};\n"
                 f"smtp_delivery_port {self.sink.port};\n"
@@ -61,6 +69,17 @@ class QueueBase(SmtpTest):
             for rcpt, options in rcpts.items():
                 self.assertEqual(s.rcpt(rcpt, options)[0], 250)
             self.assertEqual(s.data(f"From: alice@example.test\r\nSubject: {subject}\r\n\r\n{body}\r\n")[0], 250)
+
+    def send_utf8(self, rcpts, subject="utf8"):
+        """Sends as alice with SMTPUTF8; subject may be UTF-8, sent raw."""
+        with smtplib.SMTP("127.0.0.1", self.sub, timeout=20) as s:
+            s.ehlo("client")
+            s.login("alice@example.test", "alice-pw")
+            self.assertEqual(s.mail("alice@example.test", ["SMTPUTF8"])[0], 250)
+            for rcpt in rcpts:
+                self.assertEqual(s.rcpt(rcpt)[0], 250)
+            msg = f"From: alice@example.test\r\nSubject: {subject}\r\n\r\nhello\r\n".encode()
+            self.assertEqual(s.data(msg)[0], 250)
 
     def queued(self):
         return "0 queued" not in self.ctl("queue", "list")
@@ -140,6 +159,157 @@ class QueueTest(QueueBase):
         self.ctl("queue", "release", qid)  # due now
         wait_for(lambda: self.sink.messages, what="delivery after release")
         self.assertGreater(self.sink.attempts, seen)
+
+
+    def test_remote_local_part_keeps_its_case(self):
+        # RFC 5321 2.4: only the destination host may interpret a local part.
+        self.send("Friend@Remote.TEST")
+        wait_for(lambda: self.sink.messages, what="delivery to the sink")
+        self.assertEqual(self.sink.messages[0][1], ["Friend@remote.test"])
+        self.assertIn("RCPT TO:<Friend@remote.test>", self.sink.commands)
+        self.ctl("queue", "add", "--from=alice@example.test", "CAROL.Smith@remote.test",
+                 stdin="Subject: by hand\r\n\r\nhi\r\n")
+        wait_for(lambda: len(self.sink.messages) == 2, what="the second delivery")
+        self.assertEqual(self.sink.messages[1][1], ["CAROL.Smith@remote.test"])
+
+    def test_queue_add_makes_lf_line_ends_crlf(self):
+        # A file with LF line ends: each becomes CRLF, so the server sees
+        # "<CRLF>.<CRLF>" (not "<LF>.<CRLF>") and the message ends at once.
+        self.ctl("queue", "add", "friend@remote.test", stdin="Subject: lf\n\nline one\n.dot\r\nlast line\n")
+        wait_for(lambda: self.sink.messages, what="delivery of the LF message")
+        self.assertEqual(self.sink.messages[0][2], b"Subject: lf\r\n\r\nline one\r\n.dot\r\nlast line\r\n")
+        wait_for(lambda: not self.queued(), what="the entry to leave the queue")
+        # CRLF stays CRLF; a last line without an end gets one.
+        self.ctl("queue", "add", "friend@remote.test", stdin="Subject: crlf\r\n\r\nalready\r\nno end")
+        wait_for(lambda: len(self.sink.messages) == 2, what="delivery of the CRLF message")
+        self.assertEqual(self.sink.messages[1][2], b"Subject: crlf\r\n\r\nalready\r\nno end\r\n")
+
+    def test_domain_without_mx_or_address_bounces_at_once(self):
+        # NODATA for MX, A and AAAA: the implicit MX has no address either.
+        self.send("x@nodata.test", subject="nowhere")
+        wait_for(lambda: self.inbox("alice"), timeout=20, what="the bounce")
+        text = self.inbox("alice")[0].decode()
+        self.assertIn("Final-Recipient: rfc822; x@nodata.test", text)
+        self.assertIn("Status: 5.1.2", text)
+        self.assertIn("nodata.test: Host or domain name not found", text)
+        wait_for(lambda: not self.queued(), what="the entry to leave the queue")
+        self.assertEqual(self.sink.attempts, 0)
+
+    def test_dns_failure_is_retried(self):
+        self.send("x@servfail.test")
+        wait_for(lambda: "451 4.4.3" in self.show_all(), what="a deferred entry")
+        self.assertIn("recipient: <x@servfail.test> pending", self.show_all())
+        self.assertEqual(self.inbox("alice"), [], "a DNS failure is temporary: no bounce")
+        self.ctl("queue", "delete", self.ctl("queue", "list").split("\t")[0])
+
+
+class RelayhostFirstTest(QueueBase):
+    """smtp_relayhost written before the smtp_route lines."""
+
+    def setUp(self):
+        self.relay = SmtpSink()
+        super().setUp()
+
+    def tearDown(self):
+        super().tearDown()
+        self.relay.stop()
+
+    def routes_before(self):
+        return f"smtp_relayhost 127.0.0.1:{self.relay.port};\n"
+
+    def test_a_domain_route_wins_over_the_relayhost_in_any_order(self):
+        self.send("friend@remote.test", subject="routed")
+        wait_for(lambda: self.sink.messages, what="delivery through the domain's route")
+        self.assertEqual(self.relay.messages, [])
+        self.send("someone@mx.test", subject="relayed")
+        wait_for(lambda: self.relay.messages, what="delivery through the relay host")
+        self.assertEqual(self.relay.messages[0][1], ["someone@mx.test"], "the relay host beats the MX")
+        self.assertEqual(len(self.sink.messages), 1)
+
+
+class SmtpUtf8Test(QueueBase):
+    """RFC 6531 3.4: the sink does not offer SMTPUTF8, so what needs it fails."""
+
+    def bounce(self):
+        messages = wait_for(lambda: self.inbox("alice"), timeout=20, what="the bounce")
+        self.assertEqual(len(messages), 1)
+        return messages[0].decode()
+
+    def test_utf8_recipient_bounces_and_the_others_go_without_smtputf8(self):
+        self.send_utf8(["dörte@remote.test", "friend@remote.test"])
+        text = self.bounce()
+        self.assertIn("Final-Recipient: rfc822; dörte@remote.test", text)
+        self.assertIn("Status: 5.6.7", text)
+        self.assertIn("SMTPUTF8 is required", text)
+        self.assertNotIn("rfc822; friend@remote.test", text)
+        self.assertEqual([m[1] for m in self.sink.messages], [["friend@remote.test"]])
+        self.assertFalse([c for c in self.sink.commands if "SMTPUTF8" in c or "dörte" in c])
+        wait_for(lambda: not self.queued(), what="the entry to leave the queue")
+
+    def test_utf8_header_with_smtputf8_bounces_every_recipient(self):
+        self.send_utf8(["friend@remote.test"], subject="Grüße")
+        text = self.bounce()
+        self.assertIn("Final-Recipient: rfc822; friend@remote.test", text)
+        self.assertIn("Status: 5.6.7", text)
+        self.assertEqual(self.sink.messages, [])
+        self.assertEqual(self.sink.commands, [], "not even MAIL FROM")
+
+    def test_smtputf8_without_any_utf8_is_delivered(self):
+        self.send_utf8(["friend@remote.test"], subject="plain")
+        wait_for(lambda: self.sink.messages, what="delivery to the sink")
+        wait_for(lambda: not self.queued(), what="the entry to leave the queue")
+        self.assertEqual(self.inbox("alice"), [])
+
+
+class SmtpUtf8CapableServerTest(QueueBase):
+    sink_smtputf8 = True
+
+    def test_utf8_goes_to_a_server_that_offers_smtputf8(self):
+        self.send_utf8(["dörte@remote.test"], subject="Grüße")
+        wait_for(lambda: self.sink.messages, what="delivery to the sink")
+        self.assertEqual(self.sink.messages[0][1], ["dörte@remote.test"])
+        mail = [c for c in self.sink.commands if c.upper().startswith("MAIL")]
+        self.assertIn(" SMTPUTF8", mail[0])
+        self.assertIn("Subject: Grüße".encode(), self.sink.messages[0][2])
+
+
+class ConfigTest(GannetTest):
+    """Delivery agent directives checked when the config is read."""
+
+    def check(self, text):
+        g = Gannet(text, workers=1)
+        self.servers.append(g)
+        return g, subprocess.run([GANNET, "-c", g.conf, "-t"], capture_output=True, text=True, timeout=30)
+
+    def test_t_refuses_a_zero_queue_interval_and_a_bad_resolver(self):
+        cases = [
+            ("smtp_queue_interval 0;", 'invalid value "0" in "smtp_queue_interval" directive, it must be at least 100ms'),
+            ("smtp_queue_interval 10ms;", 'invalid value "10ms"'),
+            ("smtp_resolver nonsense;", '"nonsense" is not IP, IP:port, IPv6 or [IPv6]:port'),
+            ("smtp_resolver 127.0.0.1:53,[::1];", '"[::1]" is not'),
+            ("smtp_resolver 127.0.0.1:99999;", '"127.0.0.1:99999" is not'),
+        ]
+        for line, message in cases:
+            with self.subTest(line=line):
+                g, r = self.check(f"# the agent\n{line}\n")
+                self.assertEqual(r.returncode, 1, r.stderr)
+                self.assertIn(message, r.stderr)
+                self.assertIn(f"in {g.conf}:5\n", r.stderr)  # after the harness's 3 lines and a comment
+        g, r = self.check("smtp_queue_interval 100ms;\nsmtp_resolver 127.0.0.1:5353,::1,[::1]:53;\n")
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_reload_with_a_bad_resolver_keeps_the_old_config(self):
+        port = free_port()
+        body = f"mail {{ server {{ listen 127.0.0.1:{port}; protocol echo; }} }}\n"
+        g = Gannet("smtp_resolver 127.0.0.1:53;\n" + body, workers=2)
+        self.servers.append(g)
+        g.start()
+        pids = g.worker_pids()
+        g.write_conf("smtp_resolver 127.0.0.1:53,localhost;\n" + body)
+        g.signal(signal.SIGHUP)
+        wait_for(lambda: "keeping the old configuration" in g.log(), what="the reload to be refused")
+        self.assertIn("smtp_resolver", g.log())
+        self.assertEqual(sorted(g.worker_pids()), sorted(pids), "the old workers keep running")
 
 
 class DsnTest(QueueBase):

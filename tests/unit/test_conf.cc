@@ -194,6 +194,22 @@ TEST_CASE("bad values: size, time, flag, number, enum, address") {
   dir.require_error("mail {\n  server {\n    listen 127.0.0.1:1 tls;\n", "invalid parameter \"tls\" in \"listen\" directive", 3);
 }
 
+TEST_CASE("the delivery agent's values are checked when the config is read") {
+  ConfDir dir;
+  // 0 would be libuv's "no repeat": a worker that looks at the queue once.
+  dir.require_error("\nsmtp_queue_interval 0;\n",
+                    "invalid value \"0\" in \"smtp_queue_interval\" directive, it must be at least 100ms", 2);
+  dir.require_error("smtp_queue_interval 99ms;\n",
+                    "invalid value \"99ms\" in \"smtp_queue_interval\" directive, it must be at least 100ms", 1);
+  // Else c-ares refuses it when each worker starts, and no worker runs.
+  dir.require_error("worker_processes 1;\nsmtp_resolver 127.0.0.1:53,dns.example;\n",
+                    "invalid value \"127.0.0.1:53,dns.example\" in \"smtp_resolver\" directive: \"dns.example\" is not IP, "
+                    "IP:port, IPv6 or [IPv6]:port", 2);
+  dir.require_error("smtp_resolver [::1];\n",
+                    "invalid value \"[::1]\" in \"smtp_resolver\" directive: \"[::1]\" is not IP, IP:port, IPv6 or [IPv6]:port", 1);
+  CHECK(dir.load("smtp_queue_interval 100ms;\nsmtp_resolver 127.0.0.1:5353,[::1]:53,::1;\n"));
+}
+
 TEST_CASE("duplicate directive") {
   ConfDir dir;
   dir.require_error("worker_processes 1;\nworker_processes 2;\n", "\"worker_processes\" directive is duplicate", 2);

@@ -404,6 +404,60 @@ TEST_CASE("queue entries: DSN requests round trip, and a record from before them
   CHECK(notify_text(0).empty());
 }
 
+TEST_CASE("queue entries: the SMTPUTF8 flag round trips, and entries without it keep their encoding") {
+  QueueEntry q;
+  q.id = 9;
+  q.sender = "alice@example.test";
+  q.recipients.push_back({"x@remote.test", QueueRecipient::pending, ""});
+  std::string plain = encode(q);
+  q.envid = "e1";
+  std::string dsn_only = encode(q);
+  // Without the flag the DSN block is version 1, as before the flag existed.
+  Encoder v1;
+  v1.u64(9).str("alice@example.test").u64(0).u64(0).u64(0).u64(0).u64(0).u64(0).str("").u64(1);
+  v1.str("x@remote.test").u64(QueueRecipient::pending).str("");
+  v1.u64(1).u64(QueueEntry::ret_unset).str("e1").u64(0).str("");
+  CHECK(dsn_only == v1.take());
+
+  QueueEntry back;
+  for (std::string envid : {"", "e1"}) {
+    INFO("envid " << envid);
+    q.envid = envid;
+    q.smtputf8 = true;
+    std::string bytes = encode(q);
+    CHECK(bytes != plain);
+    back.smtputf8 = false;
+    REQUIRE(decode(bytes, back));
+    CHECK(back.smtputf8);
+    CHECK(back.envid == envid);
+    CHECK(back.recipients.size() == 1);
+    CHECK(encode(back) == bytes);
+    CHECK_FALSE(decode(bytes.substr(0, bytes.size() - 1), back));
+    CHECK_FALSE(decode(bytes + "x", back));
+  }
+  back.smtputf8 = true;  // decode resets what an older record lacks
+  REQUIRE(decode(plain, back));
+  CHECK_FALSE(back.smtputf8);
+  REQUIRE(decode(dsn_only, back));
+  CHECK_FALSE(back.smtputf8);
+  CHECK(back.envid == "e1");
+}
+
+TEST_CASE("remote addresses keep their local part; gannetctl's messages get CRLF") {
+  CHECK(normalize_remote_address("Friend.Name@Remote.TEST") == "Friend.Name@remote.test");
+  CHECK(normalize_address("Friend.Name@Remote.TEST") == "friend.name@remote.test");
+  CHECK(normalize_remote_address("no-at-sign").empty());
+  CHECK(normalize_remote_address("a b@remote.test").empty());
+  CHECK(normalize_remote_address("a@exa_mple.test").empty());
+  CHECK(normalize_address("a b@remote.test").empty());
+
+  CHECK(crlf_line_ends("a\nb\n") == "a\r\nb\r\n");
+  CHECK(crlf_line_ends("a\r\nb\r\n") == "a\r\nb\r\n");
+  CHECK(crlf_line_ends("\na\r\nb\nc") == "\r\na\r\nb\r\nc");
+  CHECK(crlf_line_ends("a\rb") == "a\rb");
+  CHECK(crlf_line_ends("") == "");
+}
+
 TEST_CASE("the queue keeps a prepared entry's DSN requests") {
   StoreRig r;
   QueueEntry e;
