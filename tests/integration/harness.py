@@ -32,10 +32,19 @@ def wait_for(cond, timeout=10.0, what="condition"):
         delay = min(delay * 2, 0.1)
 
 
+_ports_given = set()
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port nothing listens on, never the same one twice in a
+    test run: the kernel may hand a just-closed port out again at once."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _ports_given:
+            _ports_given.add(port)
+            return port
 
 
 def make_cert(directory, name, cn, algo="rsa", sans=None):
