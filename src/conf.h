@@ -125,12 +125,14 @@ inline constexpr char kOnOff[] = ", it must be \"on\" or \"off\"";
 
 // A single value parsed by Parse (returning an optional), written once;
 // Hint, if any, ends the error message.
-template <auto M, auto Parse, const char* Hint = nullptr>
+inline constexpr char kNoHint[] = "";
+
+template <auto M, auto Parse, const char* Hint = kNoHint>
 void set_parsed(ConfParser& p, const Stmt& s, ModuleConf* c) {
   auto& f = conf_field<M>(c);
   if (f) p.fail(s, "\"" + s.name() + "\" directive is duplicate");
   auto v = Parse(s.args()[0]);
-  if (!v) p.fail(s, "invalid value \"" + s.args()[0] + "\" in \"" + s.name() + "\" directive" + (Hint ? Hint : ""));
+  if (!v) p.fail(s, "invalid value \"" + s.args()[0] + "\" in \"" + s.name() + "\" directive" + Hint);
   f = *v;
 }
 

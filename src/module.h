@@ -41,7 +41,7 @@ struct Protocol {
 struct Module {
   uint32_t abi = kModuleAbi;
   std::string_view name;
-  std::span<const Directive> directives;
+  std::span<const Directive> directives{};
 
   // Config lifecycle. create_*: every field unset; init_main: defaults once
   // parsing ends; merge_srv: a server inherits from mail, then defaults.

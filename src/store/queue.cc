@@ -7,8 +7,6 @@ namespace gannet::store {
 
 namespace {
 
-MDB_val val(std::string_view s) { return {s.size(), const_cast<char*>(s.data())}; }
-
 std::string id_key(uint64_t id) {
   std::string k;
   put_be64(k, id);
