@@ -2,9 +2,11 @@
 """Idle-connection benchmark: accept rate and memory per idle connection.
 
 Starts Gannet (2 workers, private temp dir, loopback only) and, for each mode
-(plaintext, TLS with an RSA-2048 and with an ECDSA P-256 certificate), opens N
-connections as fast as it can, waits for each greeting, then measures the
-workers' memory (PSS from /proc/PID/smaps_rollup) with all N idle:
+(the echo protocol in plaintext, TLS with an RSA-2048 and with an ECDSA P-256
+certificate; SMTP as an MX server, and as a submission server after STARTTLS),
+opens N connections as fast as it can, waits for each greeting (and, for SMTP,
+the EHLO reply), then measures the workers' memory (PSS from
+/proc/PID/smaps_rollup) with all N idle:
 
     KiB per idle connection = (PSS after - PSS before) / N
 
@@ -53,10 +55,13 @@ class BenchError(Exception):
 @dataclasses.dataclass
 class Step:
     """Send `send` (may be empty), then read lines until one starts with
-    `expect`. IMAP untagged lines ("* ...") before it are skipped; any other
-    line is a protocol error."""
+    `expect`. Lines starting with `skip` before it (IMAP untagged lines
+    "* ...", SMTP continuation lines "250-...") are skipped; any other line is
+    a protocol error. With `tls`, a TLS handshake follows the reply (STARTTLS)."""
     send: bytes
     expect: bytes
+    skip: bytes = b"* "
+    tls: ssl.SSLContext | None = None
 
 
 class Conn:
@@ -96,16 +101,16 @@ class Conn:
             if err:
                 raise OSError(err, "connect: " + os.strerror(err))
             if self.tls:
-                self.sock = self.tls.wrap_socket(self.sock, server_hostname="localhost",
-                                                 do_handshake_on_connect=False)
-                self.stage = "handshake"
+                self._start_tls(self.tls)
             else:
                 self.stage = "ready"
-        if self.stage == "handshake":
-            if not self._io(self.sock.do_handshake):
+        while True:
+            if self.stage == "handshake":
+                if not self._io(self.sock.do_handshake):
+                    return
+                self.stage = "ready"
+            if not self.steps:
                 return
-            self.stage = "ready"
-        while self.steps:
             while self.outbuf:
                 n = self._io(lambda: self.sock.send(self.outbuf))
                 if n is None:
@@ -119,8 +124,17 @@ class Conn:
                 self.replies.append(line)
                 self.steps.pop(0)
                 self.outbuf = self.steps[0].send if self.steps else b""
-            elif not line.startswith(b"* "):
+                if step.tls:
+                    if self.inbuf:
+                        raise BenchError(f"data after the STARTTLS reply: {self.inbuf[:80]!r}")
+                    self._start_tls(step.tls)
+            elif not line.startswith(step.skip):
                 raise BenchError(f"expected {step.expect!r}, got {line[:80]!r}")
+
+    def _start_tls(self, ctx: ssl.SSLContext) -> None:
+        """Wraps the socket (same fd) and makes the handshake the next stage."""
+        self.sock = ctx.wrap_socket(self.sock, server_hostname="localhost", do_handshake_on_connect=False)
+        self.stage = "handshake"
 
     def _read_line(self) -> bytes | None:
         while b"\n" not in self.inbuf:
@@ -427,16 +441,31 @@ def make_cert(directory: str, name: str, algo: str) -> tuple[str, str]:
 
 
 class Gannet(Server):
-    def __init__(self, binary: str, directory: str, workers: int, ports: dict, certs: dict):
+    """Echo modes: an echo server in plaintext and one per certificate in
+    `certs`. SMTP modes (smtp=True): the plaintext echo server (for the
+    readiness check) and two SMTP servers, an MX on ports["smtp"] and a
+    submission server on ports["smtp-starttls"] (offering STARTTLS if
+    smtp_cert is given), with a store in DIRECTORY/store."""
+
+    def __init__(self, binary: str, directory: str, workers: int, ports: dict, certs: dict,
+                 smtp: bool = False, smtp_cert: tuple[str, str] | None = None):
         super().__init__()
         self.binary, self.dir, self.workers = binary, directory, workers
         self.conf = os.path.join(directory, "gannet.conf")
         servers = [f"  server {{ listen {HOST}:{ports['plaintext']}; protocol echo; }}"]
-        for mode, (cert, key) in certs.items():
-            servers.append(f"  server {{ listen {HOST}:{ports[mode]} ssl; protocol echo;"
-                           f" ssl_certificate {cert}; ssl_certificate_key {key}; }}")
+        main = ""
+        if not smtp:
+            for mode, (cert, key) in certs.items():
+                servers.append(f"  server {{ listen {HOST}:{ports[mode]} ssl; protocol echo;"
+                               f" ssl_certificate {cert}; ssl_certificate_key {key}; }}")
+        else:
+            main = f"store_path {os.path.join(directory, 'store')};\n"  # the SMTP module opens the store
+            tls = f" ssl_certificate {smtp_cert[0]}; ssl_certificate_key {smtp_cert[1]};" if smtp_cert else ""
+            servers.append(f"  server {{ listen {HOST}:{ports['smtp']}; protocol smtp; smtp_role mx; }}")
+            servers.append(f"  server {{ listen {HOST}:{ports['smtp-starttls']}; protocol smtp;"
+                           f" smtp_role submission;{tls} }}")
         with open(self.conf, "w") as f:
-            f.write(f"worker_processes {workers};\nerror_log error.log notice;\npid gannet.pid;\n"
+            f.write(f"worker_processes {workers};\nerror_log error.log notice;\npid gannet.pid;\n{main}"
                     f"events {{ worker_connections 1000000; }}\nmail {{\n" + "\n".join(servers) + "\n}\n")
         self.port = ports["plaintext"]
 
@@ -569,6 +598,7 @@ class Mode:
     connections: int
     target_kib: float | None = None
     who: bool = False  # ask WHO on every connection to get the worker split
+    smtp: bool = False  # served by the SMTP configuration (store, SMTP servers)
 
 
 @dataclasses.dataclass
@@ -609,6 +639,7 @@ def measure(server: Server, mode: Mode, args) -> Result:
         raise BenchError(f"{mode.name}: warm-up failed: {warm.first_error}")
     time.sleep(args.settle)
     before = server.memory()
+    sockets_before = socket_counts(server.pids()) if mode.smtp else {}
     cpu = (server.cpu_seconds(), client_cpu_seconds())
 
     run = open_connections(mode.port, mode.tls, mode.greeting, mode.connections, args.window,
@@ -623,6 +654,8 @@ def measure(server: Server, mode: Mode, args) -> Result:
               f"RSS {before['Rss']} -> {after['Rss']} KiB ({len(server.pids())} processes)", flush=True)
         if mode.who and run.conns and not run.failed:
             result.split = worker_split(run.conns, args.window, time.monotonic() + args.timeout)
+        elif mode.smtp and run.conns:
+            result.split = socket_split(sockets_before, socket_counts(server.pids()))
     finally:
         close_all(run.conns)
     time.sleep(args.settle)
@@ -637,7 +670,7 @@ def make_result(mode: Mode, run: RunStats, before: dict, after: dict) -> Result:
     notes = []
     if run.failed:
         notes.append(f"{run.failed} failed: {run.first_error}")
-    if mode.tls and run.conns:
+    if run.conns and isinstance(run.conns[0].sock, ssl.SSLSocket):  # TLS at connect or after STARTTLS
         s = run.conns[0].sock
         notes.append(f"{s.version()} {s.cipher()[0]}")
     result.note = "; ".join(notes)
@@ -657,6 +690,29 @@ def worker_split(conns: list[Conn], window: int, deadline: float) -> str:
     if len(slots) < 2:
         print(f"  warning: only worker(s) {sorted(slots)} got connections", flush=True)
     return split
+
+
+def socket_counts(pids: list[int]) -> dict[int, int]:
+    """Open sockets of each process, from /proc/PID/fd."""
+    counts = {}
+    for pid in pids:
+        n = 0
+        try:
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                try:
+                    n += os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:")
+                except FileNotFoundError:
+                    pass
+        except FileNotFoundError:
+            continue
+        counts[pid] = n
+    return counts
+
+
+def socket_split(before: dict[int, int], after: dict[int, int]) -> str:
+    """The worker split for protocols without WHO: new sockets in each
+    worker (workers in pid order), e.g. "5003/4997"."""
+    return "/".join(str(after[pid] - before.get(pid, 0)) for pid in sorted(after))
 
 
 # --------------------------------------------------------------------------
@@ -694,26 +750,64 @@ def parse_args():
     p.add_argument("--warmup", type=int, default=32, help="connections opened and closed before the baseline (default 32)")
     p.add_argument("--settle", type=float, default=1.0, help="seconds to wait before reading memory")
     p.add_argument("--timeout", type=float, default=180.0, help="time bound for each batch of connections, seconds (default 180)")
+    p.add_argument("--modes", default=",".join(GANNET_MODES), type=parse_modes,
+                   help="comma-separated Gannet modes to run, in this order (default all: "
+                        + ",".join(GANNET_MODES) + ")")
     p.add_argument("--no-ecdsa", action="store_true", help="skip the ECDSA P-256 TLS mode")
     p.add_argument("--keep", action="store_true", help="keep the temp directory (configs, logs)")
     return p.parse_args()
 
 
+GANNET_MODES = ("plaintext", "tls-rsa2048", "tls-ecdsa-p256", "smtp", "smtp-starttls")
+
+
+def parse_modes(text: str) -> list[str]:
+    modes = [m.strip() for m in text.split(",") if m.strip()]
+    unknown = [m for m in modes if m not in GANNET_MODES]
+    if unknown or not modes:
+        raise argparse.ArgumentTypeError(f"unknown mode(s) {', '.join(unknown) or '(none)'}; "
+                                         f"choose from {','.join(GANNET_MODES)}")
+    return list(dict.fromkeys(modes))  # without duplicates
+
+
 def gannet_modes(args, ports, certs) -> list[Mode]:
     greeting = [Step(b"", b"+OK")]
-    modes = [Mode("plaintext", ports["plaintext"], None, greeting, args.connections, TARGET_KIB["plaintext"], True)]
-    for name, (cert, _) in certs.items():
-        modes.append(Mode(name, ports[name], client_tls(cert), greeting, args.connections, TARGET_KIB["tls"], True))
+    ehlo = Step(b"EHLO x\r\n", b"250 ", skip=b"250-")
+    smtp = [Step(b"", b"220 ", skip=b"220-"), ehlo]  # greeting read, EHLO answered
+    modes = []
+    for name in args.modes:
+        if name == "plaintext":
+            modes.append(Mode(name, ports[name], None, greeting, args.connections, TARGET_KIB["plaintext"], True))
+        elif name in ("tls-rsa2048", "tls-ecdsa-p256"):
+            modes.append(Mode(name, ports[name], client_tls(certs[name][0]), greeting, args.connections,
+                              TARGET_KIB["tls"], True))
+        elif name == "smtp":
+            modes.append(Mode(name, ports[name], None, smtp, args.connections, TARGET_KIB["plaintext"], smtp=True))
+        elif name == "smtp-starttls":
+            starttls = Step(b"STARTTLS\r\n", b"220 ", tls=client_tls(certs["smtp-starttls"][0]))
+            modes.append(Mode(name, ports[name], None, [*smtp, starttls, ehlo], args.connections,
+                              TARGET_KIB["tls"], smtp=True))
     return modes
 
 
 def run_gannet(args, tmp: str, results: list[Result]) -> None:
-    certs = {"tls-rsa2048": make_cert(tmp, "rsa", "rsa")}
-    if not args.no_ecdsa:
+    if args.no_ecdsa and "tls-ecdsa-p256" in args.modes:
+        args.modes.remove("tls-ecdsa-p256")
+    echo = any(m in ("plaintext", "tls-rsa2048", "tls-ecdsa-p256") for m in args.modes)
+    certs = {}
+    if echo or "smtp-starttls" in args.modes:
+        certs["tls-rsa2048"] = make_cert(tmp, "rsa", "rsa")
+    if echo and not args.no_ecdsa:  # the echo configuration is the same whichever echo modes run
         certs["tls-ecdsa-p256"] = make_cert(tmp, "ecdsa", "ec")
-    ports = {name: free_port() for name in ["plaintext", *certs]}
+    echo_certs = dict(certs) if echo else {}
+    smtp_cert = certs.get("tls-rsa2048")  # STARTTLS with the RSA-2048 certificate
+    if smtp_cert:
+        certs["smtp-starttls"] = smtp_cert
+    ports = {name: free_port() for name in ["plaintext", *echo_certs, "smtp", "smtp-starttls"]}
     for mode in gannet_modes(args, ports, certs):
-        with Gannet(args.gannet, tmp, args.workers, ports, certs) as g:  # fresh workers for each mode
+        # fresh workers for each mode
+        with Gannet(args.gannet, tmp, args.workers, ports, echo_certs, mode.smtp,
+                    smtp_cert if mode.smtp else None) as g:
             limits = {pid: nofile_soft_limit(pid) for pid in g.pids()}
             if min(limits.values()) < mode.connections + FD_MARGIN:
                 raise BenchError(f"gannet workers' fd limits {limits} are below {mode.connections + FD_MARGIN}")
@@ -770,6 +864,7 @@ def on_sigterm(*_) -> None:
 
 def main() -> int:
     args = parse_args()
+    args.gannet = os.path.abspath(args.gannet)  # gannet runs in the temp dir
     signal.signal(signal.SIGTERM, on_sigterm)
     if not os.access(args.gannet, os.X_OK):
         print(f"error: no gannet binary at {args.gannet} (build it: ninja -C build)", file=sys.stderr)
