@@ -7,6 +7,7 @@
 #include <uv.h>
 
 #include <algorithm>
+#include <deque>
 
 #include "log.h"
 #include "password.h"
@@ -74,6 +75,14 @@ struct Check {
   SmtpSession* session;
 };
 
+// At most kMaxHashing argon2id checks on a worker's thread pool at once;
+// the rest wait here. A burst of logins (or an attacker's) then never
+// holds every pool thread, so the store's commits, and the 250s of every
+// other session, do not queue behind password hashes.
+constexpr int kMaxHashing = 2;
+int hashing = 0;
+std::deque<Check*> waiting;
+
 }  // namespace
 
 void init_auth() {
@@ -134,6 +143,30 @@ void SmtpSession::auth_login(std::string_view response) {
   check_password(auth_user_, std::move(*field));
 }
 
+void SmtpSession::start_password_checks(uv_loop_t* loop) {
+  while (hashing < kMaxHashing && !waiting.empty()) {
+    Check* c = waiting.front();
+    waiting.pop_front();
+    if (!*c->alive) {  // the client left while it waited
+      delete c;
+      continue;
+    }
+    hashing++;
+    uv_queue_work(
+        loop, &c->req,
+        [](uv_work_t* r) {
+          auto* c = static_cast<Check*>(r->data);
+          c->ok = !c->user.empty() && verify_password(c->hash, c->password);
+        },
+        [](uv_work_t* r, int) {
+          std::unique_ptr<Check> c(static_cast<Check*>(r->data));
+          hashing--;
+          start_password_checks(r->loop);
+          if (*c->alive) c->session->auth_done(c->ok, c->user);
+        });
+  }
+}
+
 void SmtpSession::check_password(const std::string& name, std::string password) {
   auth_user_ = name;  // for the log
   std::string address = store::normalize_address(name);
@@ -147,16 +180,8 @@ void SmtpSession::check_password(const std::string& name, std::string password) 
   c->req.data = c;
   state_ = State::busy;
   conn_.pause();
-  uv_queue_work(
-      conn_.worker().loop(), &c->req,
-      [](uv_work_t* r) {
-        auto* c = static_cast<Check*>(r->data);
-        c->ok = !c->user.empty() && verify_password(c->hash, c->password);
-      },
-      [](uv_work_t* r, int) {
-        std::unique_ptr<Check> c(static_cast<Check*>(r->data));
-        if (*c->alive) c->session->auth_done(c->ok, c->user);
-      });
+  waiting.push_back(c);
+  start_password_checks(conn_.worker().loop());
 }
 
 // --- SCRAM-SHA-256: client-first, client-final, then an empty response

@@ -93,6 +93,7 @@ class SmtpSession final : public Session {
   void auth_plain(std::string_view response);
   void auth_login(std::string_view response);
   void check_password(const std::string& name, std::string password);
+  static void start_password_checks(uv_loop_t* loop);  // smtp_auth.cc
   void scram_step(std::string_view response);
   void scram_first(std::string_view msg);
   void scram_final(std::string_view msg);

@@ -233,6 +233,26 @@ class SubmissionTest(SmtpTest):
                 s.login("nobody@example.test", "x")
         wait_for(lambda: 'authentication failed for "alice@example.test"' in self.g.log(), what="failure logged")
 
+    def test_many_logins_at_once_each_get_their_own_answer(self):
+        # More logins than a worker hashes at once: the rest wait their
+        # turn, and every session still gets the answer for its password.
+        def attempt(i, results):
+            with self.smtp(self.sub) as s:
+                s.ehlo("c")
+                user = "alice" if i % 2 else "bob"
+                password = f"{user}-pw" if i % 3 else "wrong"
+                try:
+                    results[i] = s.login(f"{user}@example.test", password)[0]
+                except smtplib.SMTPAuthenticationError as e:
+                    results[i] = e.smtp_code
+        results = {}
+        threads = [threading.Thread(target=attempt, args=(i, results)) for i in range(12)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(results, {i: 235 if i % 3 else 535 for i in range(12)})
+
     def test_plain_and_login(self):
         for mech in ("PLAIN", "LOGIN"):
             with self.smtp(self.sub) as s:
