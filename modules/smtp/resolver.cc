@@ -143,6 +143,11 @@ void Resolver::rearm_timer() {
   uv_timer_start(timer_, on_timer, next->tv_sec * 1000 + next->tv_usec / 1000 + 1, 0);
 }
 
+void order_mx(std::vector<MxHost>& hosts, std::mt19937& random) {
+  std::shuffle(hosts.begin(), hosts.end(), random);
+  std::stable_sort(hosts.begin(), hosts.end(), [](auto& a, auto& b) { return a.preference < b.preference; });
+}
+
 void Resolver::mx(const std::string& domain, std::function<void(Result, std::vector<MxHost>)> done) {
   auto* q = new MxQuery{std::move(done)};
   ares_query(channel_, domain.c_str(), ns_c_in, ns_t_mx, [](void* arg, int status, int, unsigned char* abuf, int alen) {
@@ -156,7 +161,8 @@ void Resolver::mx(const std::string& domain, std::function<void(Result, std::vec
       if (reply) ares_free_data(reply);
       if (status == ARES_SUCCESS && hosts.empty()) status = ARES_ENODATA;
     }
-    std::stable_sort(hosts.begin(), hosts.end(), [](auto& a, auto& b) { return a.preference < b.preference; });
+    static std::mt19937 random{std::random_device{}()};
+    order_mx(hosts, random);
     q->done(result_of(status), std::move(hosts));
   }, q);
   rearm_timer();

@@ -10,6 +10,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <random>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,6 +21,10 @@ struct MxHost {
   std::string host;
   int preference = 0;
 };
+
+// Lowest preference first, hosts of equal preference in random order
+// (RFC 5321 5.1), so that senders spread over them.
+void order_mx(std::vector<MxHost>& hosts, std::mt19937& random);
 
 // Checks an smtp_resolver list when the config is read, so that a bad one
 // fails `gannet -t` and a reload instead of every worker's start. Stricter

@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -147,4 +148,19 @@ TEST_CASE("SmtpClient: the attempt's deadline cuts a silent step short and skips
   CHECK(ended - start < 5000);
   CHECK(first.conns.size() == 1);
   CHECK(second.conns.empty());
+}
+
+TEST_CASE("order_mx: by preference, equal ones in random order") {
+  std::set<std::string> firsts;
+  for (unsigned seed = 0; seed < 50; seed++) {
+    std::vector<MxHost> hosts{{"backup", 20}, {"a", 10}, {"b", 10}, {"c", 10}, {"last", 30}};
+    std::mt19937 random(seed);
+    order_mx(hosts, random);
+    REQUIRE(hosts.size() == 5);
+    for (int i = 0; i < 3; i++) REQUIRE(hosts[i].preference == 10);
+    REQUIRE(hosts[3].host == "backup");
+    REQUIRE(hosts[4].host == "last");
+    firsts.insert(hosts[0].host);
+  }
+  REQUIRE(firsts == std::set<std::string>{"a", "b", "c"});  // each gets its turn
 }
