@@ -312,6 +312,15 @@ bool write_message(const fs::path& dir, const std::string& unique, const std::st
   return ok;
 }
 
+bool write_text(const fs::path& file, std::string_view text, std::string& err) {
+  std::string path = file.string();
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  bool written = fd >= 0 && write_all(fd, text);
+  if (fd >= 0 && close(fd) != 0) written = false;
+  if (!written) err = errno_text(path);
+  return written;
+}
+
 int export_maildir(Ctl& c) {
   auto user = find_user(c);
   if (!user) return fail("user " + c.args[0] + ": not found");
@@ -335,6 +344,8 @@ int export_maildir(Ctl& c) {
     fs::path dir = folder->empty() ? root : root / *folder;
     if (!folder->empty() && !make_maildir(dir, true, err)) return fail(err);
     md::KeywordTable keywords;
+    std::vector<md::UidEntry> uids;
+    uint32_t uidnext = mb.uidnext;
     size_t n = 0;
     // One snapshot per mailbox; bodies are written from the map, not copied.
     bool ok = c.store->read([&](store::Txn& t) {
@@ -346,18 +357,17 @@ int export_maildir(Ctl& c) {
                              std::to_string(mb.uidvalidity) + ".gannet,S=" + std::to_string(body->size());
         std::string name = md::make_filename(unique, m.flags, m.keywords, keywords, &dropped);
         if (!write_message(dir, unique, name, *body, m.internal_date, err)) return false;
+        uids.push_back({m.uid, unique});
+        uidnext = std::max(uidnext, m.uid + 1);  // a delivery since the mailbox list
         n++;
       }
       return true;
     });
     if (!ok) return fail(err + " (" + std::to_string(total + n) + " messages were exported before)");
-    if (!keywords.empty()) {
-      std::string path = (dir / "dovecot-keywords").string();
-      int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-      bool written = fd >= 0 && write_all(fd, md::format_keywords_file(keywords));
-      if (fd >= 0) close(fd);
-      if (!written) return fail(errno_text(path));
-    }
+    if (!keywords.empty() && !write_text(dir / "dovecot-keywords", md::format_keywords_file(keywords), err))
+      return fail(err);
+    if (!write_text(dir / "dovecot-uidlist", md::format_uidlist(mb.uidvalidity, uidnext, uids), err))
+      return fail(err);
     total += n;
     printf("%s\t%zu messages\n", mb.name.c_str(), n);
   }

@@ -158,6 +158,12 @@ std::string format_keywords_file(const KeywordTable& table) {
   return out;
 }
 
+std::string format_uidlist(uint32_t uidvalidity, uint32_t uidnext, const std::vector<UidEntry>& entries) {
+  std::string out = "3 V" + std::to_string(uidvalidity) + " N" + std::to_string(uidnext) + "\n";
+  for (auto& e : entries) out += std::to_string(e.uid) + " :" + e.unique + "\n";
+  return out;
+}
+
 char keyword_letter(KeywordTable& table, std::string_view keyword) {
   if (!keyword_ok(keyword)) return 0;
   // The exact spelling first: a table may hold two that differ in case only.

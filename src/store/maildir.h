@@ -31,6 +31,16 @@ std::string format_keywords_file(const KeywordTable&);
 // The keyword's letter, added to the table when new; 0 once all 26 are taken.
 char keyword_letter(KeywordTable&, std::string_view keyword);
 
+// Dovecot's per-folder dovecot-uidlist (version 3): a header with the
+// folder's UIDVALIDITY and next UID, then "<uid> :<file name before :2,>"
+// lines, so that a Dovecot reading the export keeps every UID and IMAP
+// clients need not fetch the mailbox again.
+struct UidEntry {
+  uint32_t uid;
+  std::string unique;
+};
+std::string format_uidlist(uint32_t uidvalidity, uint32_t uidnext, const std::vector<UidEntry>& entries);
+
 // The flags after the last ":2," (none without one, as in new/). D draft,
 // F flagged, R replied, S seen, T trashed; P (passed, i.e. forwarded) has no
 // IMAP flag and becomes the $Forwarded keyword; a-z are keywords by table.

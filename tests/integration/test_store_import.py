@@ -176,6 +176,18 @@ class ImportTest(unittest.TestCase):
         # Every exported file is in cur/ and named like Maildir wants.
         for fn in os.listdir(os.path.join(dst, "cur")):
             self.assertRegex(fn, r"^\d+\.U\d+V\d+\.gannet,S=\d+:2,[A-Za-z]*$")
+        # dovecot-uidlist keeps each mailbox's UIDVALIDITY, next UID and UIDs.
+        listed = {line.split("\t")[0]: line.split("\t") for line in
+                  self.ctl("mailbox", "list", ALICE).stdout.decode().splitlines()}
+        for folder, mailbox in (("", "INBOX"), (".Work", "Work"), (".Sent", "Sent")):
+            with open(os.path.join(dst, folder, "dovecot-uidlist")) as f:
+                header, *entries = f.read().splitlines()
+            fields = listed[mailbox]
+            self.assertEqual(header, f"3 {fields[3].replace('uidvalidity ', 'V')} {fields[4].replace('uidnext ', 'N')}")
+            shown = [line.split("\t")[0] for line in self.ctl("mailbox", "show", ALICE, mailbox).stdout.decode().splitlines()]
+            self.assertEqual([e.split(" :")[0] for e in entries], shown)
+            files = {fn.split(":2,")[0] for fn in os.listdir(os.path.join(dst, folder, "cur"))}
+            self.assertEqual({e.split(" :")[1] for e in entries}, files)
 
         # Back in as another user and out again: nothing drifts.
         self.ctl("import", "maildir", BOB, dst)

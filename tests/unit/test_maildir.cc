@@ -216,3 +216,9 @@ TEST_CASE("mbox: Status and X-Status flags", "[mbox]") {
   CHECK(mbox_status_flags("status: O\r\nx-status: DT\r\n\r\n") == (FLAG_DELETED | FLAG_DRAFT));
   CHECK(mbox_status_flags("Subject: x\n\nStatus: R\n") == 0);
 }
+
+TEST_CASE("dovecot-uidlist: version 3 header, then a UID per file", "[maildir]") {
+  CHECK(format_uidlist(1275660208, 25022, {{1, "1.U1V9.gannet,S=10"}, {7, "2.U7V9.gannet,S=3"}}) ==
+        "3 V1275660208 N25022\n1 :1.U1V9.gannet,S=10\n7 :2.U7V9.gannet,S=3\n");
+  CHECK(format_uidlist(5, 1, {}) == "3 V5 N1\n");
+}
