@@ -98,10 +98,26 @@ void mbox(std::string_view in) {
 
 }  // namespace
 
+// A dovecot-uidlist: what is read back writes the same list again.
+void uidlist(std::string_view in) {
+  auto l = parse_uidlist(in);
+  if (!l) return;
+  check(l->uidvalidity != 0 && l->uidnext != 0);
+  std::vector<UidEntry> entries;
+  for (auto& [name, uid] : l->uids) {
+    check(uid != 0 && !name.empty());
+    if (name.find_first_of("\r\n") == std::string::npos) entries.push_back({uid, name});
+  }
+  auto again = parse_uidlist(format_uidlist(l->uidvalidity, l->uidnext, entries));
+  check(again && again->uidvalidity == l->uidvalidity && again->uidnext == l->uidnext);
+  check(again->uids.size() == entries.size());
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view in(reinterpret_cast<const char*>(data), size);
   flags(in);
   names(in);
   mbox(in);
+  uidlist(in);
   return 0;
 }

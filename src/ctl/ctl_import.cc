@@ -118,8 +118,9 @@ class Batcher {
  public:
   Batcher(store::Store& s, uint32_t mailbox_id) : store_(s), mailbox_id_(mailbox_id) {}
 
-  Status add(std::string data, uint32_t flags, std::vector<std::string> keywords, int64_t date) {
-    Pending p{std::move(data), {}, flags, std::move(keywords), date};
+  // uid: the UID to keep (0: the next one), when not below UIDNEXT.
+  Status add(std::string data, uint32_t flags, std::vector<std::string> keywords, int64_t date, uint32_t uid = 0) {
+    Pending p{std::move(data), {}, flags, std::move(keywords), date, uid};
     p.meta = mail::encode_meta(mail::parse_message(p.data));  // parsed before the writer lock is taken
     bytes_ += p.data.size();
     batch_.push_back(std::move(p));
@@ -132,6 +133,7 @@ class Batcher {
       for (auto& m : batch_) {
         uint64_t body;
         Status st = t.put_body(m.data, m.meta, body);
+        if (st == Status::ok && m.uid) st = t.raise_uidnext(mailbox_id_, m.uid);
         if (st == Status::ok) st = t.append(mailbox_id_, body, m.flags, m.date, nullptr, m.keywords);
         if (st != Status::ok) return st;
       }
@@ -151,6 +153,7 @@ class Batcher {
     uint32_t flags;
     std::vector<std::string> keywords;
     int64_t date;
+    uint32_t uid;
   };
   store::Store& store_;
   uint32_t mailbox_id_;
@@ -196,6 +199,7 @@ std::vector<Folder> maildir_folders(const fs::path& root, size_t& skipped) {
 struct MessageFile {
   std::string name, path;
   int64_t mtime;
+  uint32_t uid = 0;  // Dovecot's, to keep
 };
 
 // cur/ and new/, in name order: Maildir names start with the delivery time.
@@ -212,6 +216,27 @@ std::vector<MessageFile> message_files(const fs::path& dir) {
   }
   std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.name < b.name; });
   return out;
+}
+
+// Dovecot's UIDs, when the folder has a dovecot-uidlist and its mailbox is
+// new here: clients that knew the mailbox need not fetch it again. The
+// files it names come first, in UID order; the rest get new UIDs from its
+// next UID on, never one Dovecot may have given out before.
+std::optional<md::Uidlist> adopt_uidlist(Ctl& c, const fs::path& dir, uint32_t mailbox_id,
+                                         std::vector<MessageFile>& files) {
+  std::string text, err;
+  if (!read_file((dir / "dovecot-uidlist").string(), text, err)) return std::nullopt;
+  auto list = md::parse_uidlist(text);
+  if (!list || c.store->write_now([&](store::Txn& t) { return t.adopt_uidvalidity(mailbox_id, list->uidvalidity); }) !=
+                   Status::ok)
+    return std::nullopt;
+  auto uid_of = [&](const MessageFile& f) {
+    auto it = list->uids.find(std::string_view(f.name).substr(0, f.name.find(":2,")));
+    return it == list->uids.end() ? UINT32_MAX : it->second;
+  };
+  std::stable_sort(files.begin(), files.end(), [&](auto& a, auto& b) { return uid_of(a) < uid_of(b); });
+  for (auto& f : files) f.uid = uid_of(f) == UINT32_MAX ? list->uidnext : uid_of(f);
+  return list;
 }
 
 int import_maildir(Ctl& c) {
@@ -232,15 +257,19 @@ int import_maildir(Ctl& c) {
     Status s = prepare_mailbox(c, user->id, f.mailbox, mailbox_id);
     if (s != Status::ok) return import_failed(s, f.mailbox, total);
     Batcher batch(*c.store, mailbox_id);
-    for (auto& m : message_files(f.dir)) {
+    auto files = message_files(f.dir);
+    auto uidlist = adopt_uidlist(c, f.dir, mailbox_id, files);
+    for (auto& m : files) {
       std::string data;
       if (!read_file(m.path, data, err))  // gone? Dovecot renames files: stop it during the import
         return fail(err + " (" + std::to_string(total + batch.done()) + " messages were imported before)");
       auto flags = md::parse_filename(m.name, keywords);
       odd_flags += !flags.unknown.empty();
-      if ((s = batch.add(std::move(data), flags.flags, std::move(flags.keywords), m.mtime)) != Status::ok) break;
+      if ((s = batch.add(std::move(data), flags.flags, std::move(flags.keywords), m.mtime, m.uid)) != Status::ok) break;
     }
     if (s == Status::ok) s = batch.flush();
+    if (s == Status::ok && uidlist)
+      s = c.store->write_now([&](store::Txn& t) { return t.raise_uidnext(mailbox_id, uidlist->uidnext); });
     total += batch.done();
     if (s != Status::ok) return import_failed(s, f.mailbox, total);
     printf("%s\t%zu messages\n", f.mailbox.c_str(), batch.done());

@@ -1,6 +1,7 @@
 #include "store/maildir.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 
 #include "store/mutf7.h"
@@ -161,6 +162,45 @@ std::string format_keywords_file(const KeywordTable& table) {
 std::string format_uidlist(uint32_t uidvalidity, uint32_t uidnext, const std::vector<UidEntry>& entries) {
   std::string out = "3 V" + std::to_string(uidvalidity) + " N" + std::to_string(uidnext) + "\n";
   for (auto& e : entries) out += std::to_string(e.uid) + " :" + e.unique + "\n";
+  return out;
+}
+
+namespace {
+
+std::optional<uint32_t> uint32_of(std::string_view s) {
+  uint32_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size() || s.empty()) return std::nullopt;
+  return v;
+}
+
+}  // namespace
+
+std::optional<Uidlist> parse_uidlist(std::string_view text) {
+  Uidlist out;
+  size_t p = 0, next;
+  std::string_view header = line_at(text, p, next);
+  p = next;
+  while (!header.empty() && (header.back() == '\n' || header.back() == '\r')) header.remove_suffix(1);
+  if (!header.starts_with("3 ")) return std::nullopt;
+  for (size_t at = 2; at < header.size();) {
+    size_t sp = std::min(header.find(' ', at), header.size());
+    std::string_view field = header.substr(at, sp - at);
+    at = sp + 1;
+    if (field.size() < 2) continue;
+    if (field[0] == 'V') out.uidvalidity = uint32_of(field.substr(1)).value_or(0);
+    else if (field[0] == 'N') out.uidnext = uint32_of(field.substr(1)).value_or(0);
+  }
+  if (out.uidvalidity == 0 || out.uidnext == 0) return std::nullopt;
+  while (p < text.size()) {
+    std::string_view line = line_at(text, p, next);
+    p = next;
+    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
+    size_t name = line.find(" :");
+    auto uid = uint32_of(line.substr(0, std::min(line.find(' '), line.size())));
+    if (!uid || *uid == 0 || name == std::string_view::npos || name + 2 >= line.size()) continue;
+    out.uids.emplace(std::string(line.substr(name + 2)), *uid);
+  }
   return out;
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -40,6 +41,14 @@ struct UidEntry {
   std::string unique;
 };
 std::string format_uidlist(uint32_t uidvalidity, uint32_t uidnext, const std::vector<UidEntry>& entries);
+// The same read back, for import: nullopt unless a version 3 header with
+// V and N starts it. Lines may carry extension fields before " :name";
+// lines that do not parse are left out.
+struct Uidlist {
+  uint32_t uidvalidity = 0, uidnext = 0;
+  std::map<std::string, uint32_t, std::less<>> uids;  // file name before ":2," -> UID
+};
+std::optional<Uidlist> parse_uidlist(std::string_view text);
 
 // The flags after the last ":2," (none without one, as in new/). D draft,
 // F flagged, R replied, S seen, T trashed; P (passed, i.e. forwarded) has no

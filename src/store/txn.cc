@@ -440,6 +440,22 @@ Status Txn::append(uint32_t mailbox_id, uint64_t body_id, uint32_t flags, int64_
   return Status::ok;
 }
 
+Status Txn::adopt_uidvalidity(uint32_t mailbox_id, uint32_t uidvalidity) {
+  auto mb = mailbox_by_id(mailbox_id);
+  if (!mb) return Status::not_found;
+  if (mb->messages != 0 || mb->uidnext != 1 || uidvalidity == 0) return Status::exists;
+  mb->uidvalidity = uidvalidity;
+  return save(*mb);
+}
+
+Status Txn::raise_uidnext(uint32_t mailbox_id, uint32_t uidnext) {
+  auto mb = mailbox_by_id(mailbox_id);
+  if (!mb) return Status::not_found;
+  if (uidnext <= mb->uidnext) return Status::ok;
+  mb->uidnext = uidnext;
+  return save(*mb);
+}
+
 Status Txn::expunge(uint32_t mailbox_id, uint32_t uid) {
   auto mb = mailbox_by_id(mailbox_id);
   auto m = message(mailbox_id, uid);

@@ -81,6 +81,11 @@ class Txn {
   Status append(uint32_t mailbox_id, uint64_t body_id, uint32_t flags, int64_t date, uint32_t* uid = nullptr,
                 const std::vector<std::string>& keywords = {});
   Status expunge(uint32_t mailbox_id, uint32_t uid);
+  // For an import that keeps the UIDs it found: a mailbox never used yet
+  // (no message, UIDNEXT 1) takes the given UIDVALIDITY, else Status::exists;
+  // UIDNEXT only ever grows, so the next append gets uid if it is not below.
+  Status adopt_uidvalidity(uint32_t mailbox_id, uint32_t uidvalidity);
+  Status raise_uidnext(uint32_t mailbox_id, uint32_t uidnext);
   Status copy(uint32_t from_mailbox, uint32_t uid, uint32_t to_mailbox, uint32_t* new_uid = nullptr);
   Status set_flags(uint32_t mailbox_id, uint32_t uid, uint32_t flags, const std::vector<std::string>& keywords);
   // Stores one message for several users in one go: one body, one INBOX

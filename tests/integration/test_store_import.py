@@ -106,6 +106,37 @@ class ImportTest(unittest.TestCase):
             out[name] = int(count.split()[0])
         return out
 
+    def uid_state(self, user, mailbox):
+        """(UIDVALIDITY, UIDNEXT, [UIDs]) of a mailbox."""
+        for line in self.ctl("mailbox", "list", user).stdout.decode().splitlines():
+            fields = line.split("\t")
+            if fields[0] == mailbox:
+                uids = [l.split("\t")[0] for l in self.ctl("mailbox", "show", user, mailbox).stdout.decode().splitlines()]
+                return fields[3], fields[4], uids
+        self.fail(f"{user} has no mailbox {mailbox}")
+
+    def test_dovecot_uids_are_kept(self):
+        src = os.path.join(self.dir, "Dovecot")
+        for sub in ("cur", "new", "tmp"):
+            os.makedirs(os.path.join(src, sub))
+        names = ["1700000001.M1P1.host,S=20:2,S", "1700000002.M2P1.host,S=20:2,", "1700000003.M3P1.host,S=20:2,RS"]
+        for i, name in enumerate(names):
+            with open(os.path.join(src, "cur", name), "wb") as f:
+                f.write(b"Subject: m%d\r\n\r\nbody\r\n" % i)
+        with open(os.path.join(src, "dovecot-uidlist"), "w") as f:  # the third file is not listed
+            f.write("3 V1234567 N50 G3085f01b7f11094c501100008c4a11c1\n"
+                    "7 S20 :1700000002.M2P1.host,S=20\n"
+                    "3 :1700000001.M1P1.host,S=20\n")
+        self.ctl("import", "maildir", ALICE, src)
+        self.assertEqual(self.uid_state(ALICE, "INBOX"), ("uidvalidity 1234567", "uidnext 51", ["3", "7", "50"]))
+        shown = self.ctl("message", "show", ALICE, "INBOX", "7").stdout
+        self.assertIn(b"Subject: m1", shown)
+        # Into a mailbox that already has mail, UIDs cannot be kept: new ones.
+        self.ctl("import", "maildir", ALICE, src)
+        self.assertEqual(self.uid_state(ALICE, "INBOX"),
+                         ("uidvalidity 1234567", "uidnext 54", ["3", "7", "50", "51", "52", "53"]))
+        self.assertEqual(self.ctl("store", "check").stdout, b"store is consistent\n")
+
     def last_txn(self):
         stats = dict(line.split(" ", 1) for line in self.ctl("store", "stats").stdout.decode().splitlines())
         return int(stats["last_txn"])
@@ -192,6 +223,9 @@ class ImportTest(unittest.TestCase):
         # Back in as another user and out again: nothing drifts.
         self.ctl("import", "maildir", BOB, dst)
         self.assertEqual(self.mailbox_counts(BOB), counts)
+        # bob's mailboxes were new, so they took the UIDs from dovecot-uidlist.
+        for mailbox in ("INBOX", "Work", "Archiv/2023"):
+            self.assertEqual(self.uid_state(BOB, mailbox), self.uid_state(ALICE, mailbox), mailbox)
         again = os.path.join(self.dir, "again")
         self.ctl("export", "maildir", BOB, again)
         self.assertEqual(snapshot(again), snapshot(dst))

@@ -222,3 +222,26 @@ TEST_CASE("dovecot-uidlist: version 3 header, then a UID per file", "[maildir]")
         "3 V1275660208 N25022\n1 :1.U1V9.gannet,S=10\n7 :2.U7V9.gannet,S=3\n");
   CHECK(format_uidlist(5, 1, {}) == "3 V5 N1\n");
 }
+
+TEST_CASE("dovecot-uidlist: read back, extension fields and bad lines", "[maildir]") {
+  auto l = parse_uidlist("3 V1275660208 N25022 G3085f01b7f11094c501100008c4a11c1\n"
+                         "1 :1655390418.M1P2.host,S=3734\n"
+                         "7 S120 W125 :1655390419.M2P2.host\n"
+                         "x :bad\n"
+                         "9 no-name\n"
+                         "0 :zero\n");
+  REQUIRE(l);
+  CHECK(l->uidvalidity == 1275660208);
+  CHECK(l->uidnext == 25022);
+  CHECK(l->uids == std::map<std::string, uint32_t, std::less<>>{{"1655390418.M1P2.host,S=3734", 1},
+                                                                  {"1655390419.M2P2.host", 7}});
+  CHECK_FALSE(parse_uidlist("1 1275660208 25022\n1 name\n"));  // version 1: not ours to read
+  CHECK_FALSE(parse_uidlist("3 N5\n"));                         // no UIDVALIDITY
+  CHECK_FALSE(parse_uidlist(""));
+  auto again = parse_uidlist(format_uidlist(42, 10, {{3, "a,S=1"}, {4, "b"}}));
+  REQUIRE(again);
+  CHECK(again->uidvalidity == 42);
+  CHECK(again->uidnext == 10);
+  CHECK(again->uids.size() == 2);
+  CHECK(again->uids.at("b") == 4);
+}
