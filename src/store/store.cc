@@ -65,14 +65,6 @@ namespace {
 
 Status txn_status(int rc) { return rc == MDB_MAP_FULL ? Status::map_full : Status::io; }
 
-}  // namespace
-
-Status begin_batch(MDB_env* env, MDB_txn** parent) {
-  int rc = mdb_txn_begin(env, nullptr, 0, parent);
-  return rc == 0 ? Status::ok : txn_status(rc);
-}
-
-namespace {
 
 // Every op straight in the parent: the common case, when none fails. A
 // nested transaction costs LMDB a dirty-page list of its own and a merge.
@@ -84,43 +76,50 @@ bool run_flat(MDB_txn* parent, const Dbs& dbs, const std::vector<const Store::Op
   return true;
 }
 
-}  // namespace
-
-Status run_batch(MDB_env* env, MDB_txn* parent, const Dbs& dbs, const std::vector<const Store::Op*>& ops,
-                 std::vector<Status>& statuses) {
-  statuses.assign(ops.size(), Status::io);
-  int rc;
-  bool flat = run_flat(parent, dbs, ops, statuses);
-  if (!flat) {
-    mdb_txn_abort(parent);
-    if (ops.size() == 1) return Status::ok;  // nothing to commit: the op's status says why
-    // Undo them all, then run each in a nested transaction of its own, so
-    // the failing one is undone alone (ops only touch the transaction, so
-    // running them again is safe).
-    statuses.assign(ops.size(), Status::io);
-    if (Status s = begin_batch(env, &parent); s != Status::ok) {
-      statuses.assign(ops.size(), s);
-      return s;
-    }
-  }
-  for (size_t i = 0; i < ops.size() && !flat; i++) {
+// Each op in a nested transaction of its own, so a failing one is undone
+// alone and the others stay in parent.
+void run_nested(MDB_env* env, MDB_txn* parent, const Dbs& dbs, const std::vector<const Store::Op*>& ops,
+                std::vector<Status>& statuses) {
+  for (size_t i = 0; i < ops.size(); i++) {
     MDB_txn* child;
-    if ((rc = mdb_txn_begin(env, parent, 0, &child)) != 0) {
+    if (int rc = mdb_txn_begin(env, parent, 0, &child); rc != 0) {
       statuses[i] = txn_status(rc);
       continue;
     }
     Txn t(child, dbs);
     statuses[i] = (*ops[i])(t);
-    if (statuses[i] == Status::ok && (rc = mdb_txn_commit(child)) != 0)
-      statuses[i] = txn_status(rc);
-    else if (statuses[i] != Status::ok)
-      mdb_txn_abort(child);
+    if (statuses[i] != Status::ok) mdb_txn_abort(child);
+    else if (int rc = mdb_txn_commit(child); rc != 0) statuses[i] = txn_status(rc);
+  }
+}
+
+}  // namespace
+
+Status begin_batch(MDB_env* env, MDB_txn** parent) {
+  int rc = mdb_txn_begin(env, nullptr, 0, parent);
+  return rc == 0 ? Status::ok : txn_status(rc);
+}
+
+Status run_batch(MDB_env* env, MDB_txn* parent, const Dbs& dbs, const std::vector<const Store::Op*>& ops,
+                 std::vector<Status>& statuses) {
+  statuses.assign(ops.size(), Status::io);
+  if (!run_flat(parent, dbs, ops, statuses)) {
+    mdb_txn_abort(parent);
+    if (ops.size() == 1) return Status::ok;  // nothing to commit: the op's status says why
+    // Undo them all and run them again one nested transaction each (ops
+    // only touch the transaction, so running them again is safe).
+    statuses.assign(ops.size(), Status::io);
+    if (Status s = begin_batch(env, &parent); s != Status::ok) {
+      statuses.assign(ops.size(), s);
+      return s;
+    }
+    run_nested(env, parent, dbs, ops, statuses);
   }
   // The data pages' flush, which the whole batch shares; the meta page is
   // written but not flushed, and the writer lock is free again. Durable
   // once a later flush of the file has run: ours below, or another
   // writer's. Until then a crash keeps the previous commit, whole.
-  rc = mdb_txn_commit(parent);
+  int rc = mdb_txn_commit(parent);
   if (rc == 0 && (rc = mdb_env_sync(env, 1)) == 0) return Status::ok;
   Status failed = txn_status(rc);
   for (auto& s : statuses)
