@@ -34,10 +34,6 @@ std::string_view headers_of(std::string_view msg) {
   return msg.substr(0, std::min<size_t>(end == std::string_view::npos ? msg.size() : end, 64 << 10));
 }
 
-bool eight_bit(std::string_view s) {
-  return std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
-}
-
 // ENVID and ORCPT arrive as xtext; a report shows them decoded, unless the
 // decoded text could break the header line (a "+0D+0A" must not start a
 // new field), where the xtext itself is shown.
@@ -103,7 +99,7 @@ std::string returned_part(const DsnReport& r, std::string_view original) {
   bool full = r.ret != store::QueueEntry::ret_hdrs && any_failed(r) && original.size() <= kMaxReturnedMessage;
   std::string_view content = full ? original : headers_of(original);
   std::string m = full ? "Content-Type: message/rfc822\r\n" : "Content-Type: text/rfc822-headers\r\n";
-  if (eight_bit(content)) m += "Content-Transfer-Encoding: 8bit\r\n";
+  if (has_8bit(content)) m += "Content-Transfer-Encoding: 8bit\r\n";
   m += "\r\n";
   m += content;
   if (!m.ends_with("\r\n")) m += "\r\n";

@@ -5,6 +5,7 @@
 
 #include "bounce.h"
 #include "log.h"
+#include "smtp_parse.h"
 #include "worker.h"
 
 namespace gannet::smtp {
@@ -43,8 +44,7 @@ std::string mail_dsn_params(const store::QueueEntry& e) {
 std::string rcpt_dsn_params(const store::QueueRecipient& r) {
   std::string p;
   if (r.notify) p += " NOTIFY=" + store::notify_text(r.notify);
-  bool ascii = std::all_of(r.orcpt.begin(), r.orcpt.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
-  if (!r.orcpt.empty() && ascii) p += " ORCPT=" + r.orcpt;
+  if (!r.orcpt.empty() && !has_8bit(r.orcpt)) p += " ORCPT=" + r.orcpt;
   return p;
 }
 

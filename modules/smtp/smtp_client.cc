@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "listen_addr.h"
+#include "smtp_parse.h"
 
 namespace gannet::smtp {
 
@@ -17,12 +18,6 @@ struct WriteReq {
   uv_write_t req;
   std::string data;
 };
-
-bool non_ascii(std::string_view s) {
-  for (char c : s)
-    if (static_cast<unsigned char>(c) >= 0x80) return true;
-  return false;
-}
 
 // The header section: where SMTPUTF8 lets UTF-8 in (RFC 6532). The body's
 // 8-bit octets are 8BITMIME's business.
@@ -225,21 +220,16 @@ void SmtpClient::send_ehlo() { send("EHLO " + job_.helo + "\r\n"); }
 // it will say the same on the next attempt.
 void SmtpClient::send_mail() {
   bool utf8_rcpt = false;
-  for (auto& r : job_.recipients) utf8_rcpt |= non_ascii(r);
-  bool utf8_all = non_ascii(job_.sender) || (job_.smtputf8 && non_ascii(header_section(*job_.message)));
+  for (auto& r : job_.recipients) utf8_rcpt |= has_8bit(r);
+  bool utf8_all = has_8bit(job_.sender) || (job_.smtputf8 && has_8bit(header_section(*job_.message)));
   if (!offers_utf8_ && (utf8_all || utf8_rcpt)) {
     ClientReply no{553, "553 5.6.7 SMTPUTF8 is required, but the next hop does not support it"};
     bool left = false;
     for (size_t i = 0; i < results_.size(); i++) {
-      if (utf8_all || non_ascii(job_.recipients[i])) results_[i] = no;
+      if (utf8_all || has_8bit(job_.recipients[i])) results_[i] = no;
       else left = true;
     }
-    if (!left) {
-      final_ = true;
-      step_ = Step::quit;
-      send("QUIT\r\n");
-      return finish(no);
-    }
+    if (!left) return quit(no);
   }
   step_ = Step::mail;
   std::string cmd = "MAIL FROM:<" + job_.sender + ">";
@@ -262,10 +252,7 @@ void SmtpClient::next_rcpt() {
   while (rcpt_index_ < job_.recipients.size() && results_[rcpt_index_].code != 0) rcpt_index_++;
   if (rcpt_index_ < job_.recipients.size()) return send_next_rcpt();
   if (!any_accepted_) {
-    final_ = true;
-    step_ = Step::quit;
-    send("QUIT\r\n");
-    return finish({0, "no recipient accepted"});
+    return quit({0, "no recipient accepted"});
   }
   step_ = Step::data;
   send("DATA\r\n");
@@ -321,10 +308,7 @@ void SmtpClient::on_reply(int code, const std::string& text, const std::vector<s
       if (code / 100 != 2) {
         for (auto& r : results_)
           if (r.code == 0) r = reply;  // not those send_mail refused
-        final_ = true;
-        step_ = Step::quit;
-        send("QUIT\r\n");
-        return finish(reply);
+        return quit(reply);
       }
       rcpt_index_ = 0;
       return next_rcpt();
@@ -340,10 +324,7 @@ void SmtpClient::on_reply(int code, const std::string& text, const std::vector<s
       }
       for (auto& r : results_)
         if (r.ok()) r = reply;  // the final word on every accepted recipient
-      final_ = true;
-      step_ = Step::quit;
-      send("QUIT\r\n");
-      return finish(reply);
+      return quit(reply);
     case Step::connect:
     case Step::quit: return;
   }
@@ -355,6 +336,15 @@ void SmtpClient::fail_connection(const std::string& why) {
   last_error_ = why;
   if (step_ <= Step::tls_ehlo) return close_socket(true);
   finish({0, why});
+}
+
+// The transaction is over, by the server's word or ours: a polite QUIT,
+// then the replies are handed over.
+void SmtpClient::quit(const ClientReply& everyone_else) {
+  final_ = true;
+  step_ = Step::quit;
+  send("QUIT\r\n");
+  finish(everyone_else);
 }
 
 void SmtpClient::finish(const ClientReply& rest) {

@@ -65,6 +65,7 @@ class SmtpClient final : public TlsTransport {
   void next_rcpt();
   void arm_timer();
   bool past_deadline() const;
+  void quit(const ClientReply& everyone_else);
   void finish(const ClientReply& everyone_else);
   void fail_connection(const std::string& why);
   void received(const char* data, size_t n);

@@ -568,6 +568,10 @@ std::optional<std::string> xtext_decode(std::string_view v) {
   return out;
 }
 
+bool has_8bit(std::string_view s) {
+  return std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
+}
+
 size_t utf8_sequence(std::string_view s) {
   if (s.empty()) return 0;
   auto at = [&](size_t i) { return static_cast<unsigned char>(s[i]); };

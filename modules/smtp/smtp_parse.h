@@ -75,5 +75,8 @@ std::optional<std::string> xtext_decode(std::string_view v);
 // ASCII counts as a sequence of 1. Shared with sasl.cc.
 size_t utf8_sequence(std::string_view s);
 bool valid_utf8(std::string_view s);
+// Any octet past ASCII: what needs SMTPUTF8 in an address or header, or
+// 8bit as a body's Content-Transfer-Encoding.
+bool has_8bit(std::string_view s);
 
 }  // namespace gannet::smtp
