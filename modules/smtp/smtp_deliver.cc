@@ -126,8 +126,9 @@ void SmtpSession::store_message() {
   int64_t now = time(nullptr);
   state_ = State::busy;
   conn_.pause();
-  bool parse = !local.empty(), parse_on_pool = parse && msg->size() > kParseInlineMax;
+  bool parse = !local.empty();
   auto meta = std::make_shared<std::string>();
+  auto make_meta = [msg, meta] { *meta = mail::encode_meta(mail::parse_message(*msg)); };
   store::Store::Op op = [msg, meta, local = std::move(local), remote = std::move(remote), dsn = std::move(dsn),
                          sender, rp_len, now](store::Txn& t) {
     if (!local.empty())
@@ -144,12 +145,9 @@ void SmtpSession::store_message() {
   // never holds the writer lock that every worker waits for: here for a
   // small message (a pool round trip costs more), on the pool for a big one.
   uv_loop_t* loop = conn_.worker().loop();
-  if (parse_on_pool) {
-    worker_store()->write(loop, [msg, meta] { *meta = mail::encode_meta(mail::parse_message(*msg)); },
-                          std::move(op), std::move(done));
-    return;
-  }
-  if (parse) *meta = mail::encode_meta(mail::parse_message(*msg));
+  if (parse && msg->size() > kParseInlineMax)
+    return worker_store()->write(loop, make_meta, std::move(op), std::move(done));
+  if (parse) make_meta();
   worker_store()->write(loop, std::move(op), std::move(done));
 }
 
