@@ -67,6 +67,13 @@ std::string loggable(std::string_view name) {
   return out;
 }
 
+// The user a login names, if it may log in at all.
+std::optional<store::User> enabled_user(const std::string& address) {
+  auto u = worker_store()->read([&](store::Txn& t) { return t.user(address); });
+  if (u && !u->enabled) u.reset();
+  return u;
+}
+
 struct Check {
   uv_work_t req;
   std::string hash, password, user;
@@ -169,12 +176,11 @@ void SmtpSession::start_password_checks(uv_loop_t* loop) {
 
 void SmtpSession::check_password(const std::string& name, std::string password) {
   auth_user_ = name;  // for the log
-  std::string address = store::normalize_address(name);
-  auto found = worker_store()->read([&](store::Txn& t) { return t.user(address); });
+  auto found = enabled_user(store::normalize_address(name));
   auto* c = new Check;
-  c->hash = found && found->enabled ? found->password_hash : dummy_hash();
+  c->hash = found ? found->password_hash : dummy_hash();
   c->password = std::move(password);
-  c->user = found && found->enabled ? found->address : std::string();
+  c->user = found ? found->address : std::string();
   c->alive = alive_;
   c->session = this;
   c->req.data = c;
@@ -211,10 +217,10 @@ void SmtpSession::scram_first(std::string_view msg) {
   if (!server.authzid().empty() && server.authzid() != server.username())
     return auth_end("535 5.7.8 Error: authorization identity differs");
   std::string address = store::normalize_address(server.username());
-  auto found = worker_store()->read([&](store::Txn& t) { return t.user(address); });
+  auto found = enabled_user(address);
   std::string salt;
   uint32_t iterations = sasl::kScramIterations;
-  if (found && found->enabled && !found->scram.empty()) {
+  if (found && !found->scram.empty()) {
     salt = found->scram.salt;
     iterations = found->scram.iterations;
     scram_->stored_key = key_of(found->scram.stored_key);
@@ -222,7 +228,7 @@ void SmtpSession::scram_first(std::string_view msg) {
     scram_->user = found->address;
   } else {
     salt = fake_salt(address.empty() ? server.username() : address);
-    if (found && found->enabled) scram_->why = ": no SCRAM keys, the password was set before SCRAM support";
+    if (found) scram_->why = ": no SCRAM keys, the password was set before SCRAM support";
   }
   std::string first = server.server_first(salt, iterations, sasl::scram_nonce());
   if (first.empty()) return auth_end("454 4.7.0 Temporary authentication failure");
