@@ -138,22 +138,15 @@ std::string make_dsn(const DsnReport& r, std::string_view original, int64_t now)
   return m;
 }
 
-namespace {
-
-// A full mailbox drops the report: it must not fail the transaction that
-// carries it (the message itself, or the queue's record of an attempt).
-bool has_room(store::Txn& t, uint32_t user_id, size_t size) {
-  auto u = t.user_by_id(user_id);
-  return u && !(u->quota_bytes && u->used_bytes + size > u->quota_bytes) &&
-         !(u->quota_messages && u->used_messages + 1 > u->quota_messages);
-}
-
-}  // namespace
-
 store::Status send_dsn(store::Txn& t, const std::string& sender, std::string_view dsn, int64_t now) {
   std::vector<uint32_t> ids;
   if (t.resolve(sender, ids) != store::Status::ok) return t.enqueue("", {sender}, dsn, now);
-  std::erase_if(ids, [&](uint32_t id) { return !has_room(t, id, dsn.size()); });
+  // A full mailbox drops the report: it must not fail the transaction that
+  // carries it (the message itself, or the queue's record of an attempt).
+  std::erase_if(ids, [&](uint32_t id) {
+    auto u = t.user_by_id(id);
+    return !u || !u->has_room_for(dsn.size());
+  });
   return ids.empty() ? store::Status::ok : t.deliver(dsn, ids, now);
 }
 

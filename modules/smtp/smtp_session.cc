@@ -250,8 +250,7 @@ void SmtpSession::cmd_rcpt(std::string_view arg) {
     }
     for (uint32_t id : r.user_ids) {
       auto u = t.user_by_id(id);
-      if (u && ((u->quota_bytes && u->used_bytes >= u->quota_bytes) ||
-                (u->quota_messages && u->used_messages >= u->quota_messages)))
+      if (u && !u->has_room_for(1))  // full: not even the smallest message fits
         reject = "452 4.2.2 <" + path.address() + ">: Mailbox full";
     }
     r.address = addr;

@@ -29,6 +29,11 @@ struct User {
   uint64_t used_bytes = 0;    // kept by every append and expunge
   uint64_t used_messages = 0;
   ScramSecrets scram;         // encoded last: older records end before it
+
+  // Whether one more message of size octets stays within the quota.
+  bool has_room_for(uint64_t size) const {
+    return !(quota_bytes && used_bytes + size > quota_bytes) && !(quota_messages && used_messages + 1 > quota_messages);
+  }
 };
 
 enum class SpecialUse : uint8_t { none, sent, drafts, trash, junk, archive };
@@ -82,7 +87,7 @@ struct QueueRecipient {
   State state = pending;
   std::string last_error;  // the remote reply or local reason
   uint8_t notify = 0;      // NOTIFY_* bits, 0 = not given
-  std::string orcpt;       // DSN ORCPT as received ("rfc822;a+40b"), "" if not given
+  std::string orcpt{};     // DSN ORCPT as received ("rfc822;a+40b"), "" if not given
 };
 
 struct QueueEntry {

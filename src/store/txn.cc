@@ -417,9 +417,7 @@ Status Txn::append(uint32_t mailbox_id, uint64_t body_id, uint32_t flags, int64_
   if (!mb || !b) return Status::not_found;
   auto u = user_by_id(mb->user_id);
   if (!u) return Status::not_found;
-  if ((u->quota_bytes && u->used_bytes + b->size > u->quota_bytes) ||
-      (u->quota_messages && u->used_messages + 1 > u->quota_messages))
-    return Status::quota;
+  if (!u->has_room_for(b->size)) return Status::quota;
   Message m;
   m.uid = mb->uidnext++;
   m.body_id = body_id;
