@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cstdio>
 
+#include "mail/lexer.h"
 #include "store/mutf7.h"
 #include "store/records.h"
 
@@ -15,9 +16,7 @@ constexpr std::string_view kForwarded = "$Forwarded";  // RFC 5788; Maildir's P
 
 char lower(char c) { return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c; }
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
-}
+using mail::iequals;
 
 // IMAP keywords are case-insensitive: one entry per keyword.
 void add_keyword(std::vector<std::string>& kws, std::string_view k) {

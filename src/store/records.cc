@@ -1,10 +1,10 @@
 #include "records.h"
 
 #include <algorithm>
-#include <cctype>
 #include <iterator>
 
 #include "codec.h"
+#include "mail/lexer.h"
 
 namespace gannet::store {
 
@@ -126,11 +126,6 @@ bool decode_extra(Decoder& d, QueueEntry& q) {
 // In bit order: NOTIFY_SUCCESS is 1 << 0, ...
 const std::string_view kNotifyWords[] = {"SUCCESS", "FAILURE", "DELAY", "NEVER"};
 
-bool same_word(std::string_view a, std::string_view upper) {
-  return a.size() == upper.size() &&
-         std::equal(a.begin(), a.end(), upper.begin(), [](char x, char y) { return std::toupper(static_cast<unsigned char>(x)) == y; });
-}
-
 }  // namespace
 
 uint8_t notify_bits(std::string_view text) {
@@ -138,7 +133,7 @@ uint8_t notify_bits(std::string_view text) {
   while (!text.empty()) {
     size_t comma = std::min(text.find(','), text.size());
     for (size_t i = 0; i < std::size(kNotifyWords); i++)
-      if (same_word(text.substr(0, comma), kNotifyWords[i])) bits |= uint8_t(1u << i);
+      if (mail::iequals(text.substr(0, comma), kNotifyWords[i])) bits |= uint8_t(1u << i);
     text.remove_prefix(std::min(comma + 1, text.size()));
   }
   return bits;
