@@ -312,18 +312,22 @@ int import_mbox(Ctl& c) {
 
 // --- export maildir ---
 
+bool write_text(const fs::path& file, std::string_view text, std::string& err) {
+  std::string path = file.string();
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  bool written = fd >= 0 && write_all(fd, text);
+  if (fd >= 0 && close(fd) != 0) written = false;
+  if (!written) err = errno_text(path);
+  return written;
+}
+
 bool make_maildir(const fs::path& dir, bool subfolder, std::string& err) {
   for (const char* sub : {"", "cur", "new", "tmp"}) {
     std::string p = (dir / sub).string();
     if (mkdir(p.c_str(), 0700) != 0 && errno != EEXIST) return err = errno_text(p), false;
   }
-  if (subfolder) {  // Maildir++'s mark of a folder (Courier, Dovecot)
-    std::string p = (dir / "maildirfolder").string();
-    int fd = open(p.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0) return err = errno_text(p), false;
-    close(fd);
-  }
-  return true;
+  // An empty maildirfolder file is Maildir++'s mark of a folder (Courier, Dovecot).
+  return !subfolder || write_text(dir / "maildirfolder", "", err);
 }
 
 // Written in tmp/, then renamed into cur/: a Maildir reader never sees half a message.
@@ -339,15 +343,6 @@ bool write_message(const fs::path& dir, const std::string& unique, const std::st
   if (ok && rename(tmp.c_str(), dst.c_str()) != 0) ok = false, err = errno_text(dst);
   if (!ok) unlink(tmp.c_str());
   return ok;
-}
-
-bool write_text(const fs::path& file, std::string_view text, std::string& err) {
-  std::string path = file.string();
-  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  bool written = fd >= 0 && write_all(fd, text);
-  if (fd >= 0 && close(fd) != 0) written = false;
-  if (!written) err = errno_text(path);
-  return written;
 }
 
 int export_maildir(Ctl& c) {
