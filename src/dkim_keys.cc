@@ -1,7 +1,6 @@
 #include "dkim_keys.h"
 
 #include <fcntl.h>
-#include <openssl/base64.h>
 #include <openssl/bio.h>
 #include <openssl/bytestring.h>
 #include <openssl/pem.h>
@@ -14,6 +13,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "base64.h"
 #include "cycle.h"
 #include "store/txn.h"
 
@@ -45,11 +45,7 @@ bool make_dirs(const std::filesystem::path& dir, std::string& err) {
 }
 
 std::string base64(const uint8_t* data, size_t len) {
-  size_t out_len;
-  if (!EVP_EncodedLength(&out_len, len)) return {};
-  std::string out(out_len, '\0');
-  out.resize(EVP_EncodeBlock(reinterpret_cast<uint8_t*>(out.data()), data, len));
-  return out;
+  return base64_encode({reinterpret_cast<const char*>(data), len});
 }
 
 // Closes FD; true once the key is on disk.

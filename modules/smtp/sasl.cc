@@ -2,7 +2,6 @@
 // side of SCRAM-SHA-256 (RFC 5802, RFC 7677).
 #include "sasl.h"
 
-#include <openssl/base64.h>
 #include <openssl/digest.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -98,27 +97,6 @@ struct Attrs {
 };
 
 }  // namespace
-
-// --- base64 ---
-
-std::optional<std::string> base64_decode(std::string_view in, size_t max) {
-  size_t out_len = 0;
-  if (!EVP_DecodedLength(&out_len, in.size()) || out_len > max + 2) return std::nullopt;  // +2: the padding
-  std::string out(out_len, '\0');
-  if (!EVP_DecodeBase64(reinterpret_cast<uint8_t*>(out.data()), &out_len, out.size(), bytes(in), in.size()) ||
-      out_len > max)
-    return std::nullopt;
-  out.resize(out_len);
-  return out;
-}
-
-std::string base64_encode(std::string_view in) {
-  size_t len = 0;
-  if (!EVP_EncodedLength(&len, in.size())) return {};
-  std::string out(len, '\0');
-  out.resize(EVP_EncodeBlock(reinterpret_cast<uint8_t*>(out.data()), bytes(in), in.size()));
-  return out;
-}
 
 // --- PLAIN and LOGIN ---
 

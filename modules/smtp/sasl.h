@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 
+#include "base64.h"
+
 namespace gannet::sasl {
 
 // RFC 4616 2: authzid, authcid and passwd are 1 to 255 octets each.
@@ -23,10 +25,11 @@ inline constexpr size_t kMaxResponse = 1024;
 inline constexpr size_t kMaxScramClientFirst = 512;
 inline constexpr size_t kMaxScramServerNonce = 128;
 
-// Strict base64 (RFC 4648 4): padded, no whitespace. nullopt if in is not
-// base64 or decodes to more than max octets. "" decodes to "".
-std::optional<std::string> base64_decode(std::string_view in, size_t max = kMaxResponse);
-std::string base64_encode(std::string_view in);
+// The core's base64 (base64.h), bounded by a SASL response unless told.
+inline std::optional<std::string> base64_decode(std::string_view in, size_t max = kMaxResponse) {
+  return gannet::base64_decode(in, max);
+}
+using gannet::base64_encode;
 
 // --- PLAIN (RFC 4616) ---
 
