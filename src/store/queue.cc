@@ -72,10 +72,7 @@ Status Txn::enqueue(QueueEntry e, std::string_view message, int64_t now, uint64_
   e.id = next_id("next:queue");
   for (auto& r : e.recipients) r.state = QueueRecipient::pending;
   e.created = e.next_attempt = now;
-  if (Status s = put_body(message, {}, e.body_id); s != Status::ok) return s;
-  auto body = body_info(e.body_id);
-  body->refs = 1;
-  if (Status s = put(dbs_.bodies, id_key(e.body_id), encode(*body)); s != Status::ok) return s;
+  if (Status s = put_body(message, {}, e.body_id, 1); s != Status::ok) return s;
   if (Status s = put(dbs_.queue, id_key(e.id), encode(e)); s != Status::ok) return s;
   if (id) *id = e.id;
   return put(dbs_.queue_time, time_key(e), "");

@@ -392,11 +392,13 @@ std::optional<Body> Txn::body_info(uint64_t id) {
 
 std::optional<std::string_view> Txn::body(uint64_t id) { return get(dbs_.body_data, key64(id)); }
 
-Status Txn::put_body(std::string_view data, std::string_view meta, uint64_t& body_id) {
+Status Txn::put_body(std::string_view data, std::string_view meta, uint64_t& body_id, uint32_t refs) {
   body_id = next_id("next:body");
-  Body b{0, data.size(), std::string(meta)};
-  if (Status s = put(dbs_.bodies, key64(body_id), encode(b)); s != Status::ok) return s;
-  return put(dbs_.body_data, key64(body_id), data);
+  Body b{refs, data.size(), std::string(meta)};
+  // Ids only grow, so both go at the end of their tree: LMDB fills the last
+  // page instead of splitting one, and writes fewer pages.
+  if (Status s = put(dbs_.bodies, key64(body_id), encode(b), MDB_APPEND); s != Status::ok) return s;
+  return put(dbs_.body_data, key64(body_id), data, MDB_APPEND);
 }
 
 Status Txn::release_body(uint64_t body_id) {
@@ -415,24 +417,31 @@ Status Txn::append(uint32_t mailbox_id, uint64_t body_id, uint32_t flags, int64_
   auto mb = mailbox_by_id(mailbox_id);
   auto b = body_info(body_id);
   if (!mb || !b) return Status::not_found;
-  auto u = user_by_id(mb->user_id);
+  if (Status s = add_entry(*mb, body_id, b->size, flags, date, keywords, uid); s != Status::ok) return s;
+  b->refs++;
+  return put(dbs_.bodies, key64(body_id), encode(*b));
+}
+
+// The entry, the mailbox's counters and the owner's usage; the body's
+// reference count is the caller's to raise.
+Status Txn::add_entry(Mailbox& mb, uint64_t body_id, uint64_t size, uint32_t flags, int64_t date,
+                      const std::vector<std::string>& keywords, uint32_t* uid) {
+  auto u = user_by_id(mb.user_id);
   if (!u) return Status::not_found;
-  if (!u->has_room_for(b->size)) return Status::quota;
+  if (!u->has_room_for(size)) return Status::quota;
   Message m;
-  m.uid = mb->uidnext++;
+  m.uid = mb.uidnext++;
   m.body_id = body_id;
   m.flags = flags;
   m.keywords = keywords;
   m.internal_date = date;
-  m.size = b->size;
-  m.modseq = ++mb->highestmodseq;
-  mb->messages++;
-  mb->bytes += b->size;
-  u->used_bytes += b->size;
+  m.size = size;
+  m.modseq = ++mb.highestmodseq;
+  mb.messages++;
+  mb.bytes += size;
+  u->used_bytes += size;
   u->used_messages++;
-  b->refs++;
-  for (Status s : {put(dbs_.messages, key32x2(mailbox_id, m.uid), encode(m)), save(*mb), save(*u),
-                   put(dbs_.bodies, key64(body_id), encode(*b))})
+  for (Status s : {put(dbs_.messages, key32x2(mb.id, m.uid), encode(m)), save(mb), save(*u)})
     if (s != Status::ok) return s;
   if (uid) *uid = m.uid;
   return Status::ok;
@@ -496,12 +505,14 @@ Status Txn::deliver(std::string_view message, const std::vector<uint32_t>& user_
 Status Txn::deliver(std::string_view message, std::string_view meta, const std::vector<uint32_t>& user_ids,
                     int64_t date) {
   uint64_t body_id;
-  if (Status s = put_body(message, meta, body_id); s != Status::ok) return s;
+  if (Status s = put_body(message, meta, body_id, static_cast<uint32_t>(user_ids.size())); s != Status::ok) return s;
   for (uint32_t id : user_ids) {
-    if (Status s = ensure_default_mailboxes(id); s != Status::ok) return s;
     auto inbox = mailbox(id, "INBOX");
-    if (!inbox) return Status::not_found;
-    if (Status s = append(inbox->id, body_id, 0, date); s != Status::ok) return s;
+    if (!inbox) {  // a user's first mail
+      if (Status s = ensure_default_mailboxes(id); s != Status::ok) return s;
+      if (!(inbox = mailbox(id, "INBOX"))) return Status::not_found;
+    }
+    if (Status s = add_entry(*inbox, body_id, message.size(), 0, date, {}, nullptr); s != Status::ok) return s;
   }
   return Status::ok;
 }

@@ -76,7 +76,8 @@ class Txn {
   // INBOX, Sent, Drafts, Trash, Junk: made on first use.
   Status ensure_default_mailboxes(uint32_t user_id);
   Status create_mailbox(uint32_t user_id, std::string_view name, SpecialUse special, Mailbox* out = nullptr);
-  Status put_body(std::string_view data, std::string_view meta, uint64_t& body_id);
+  // A new body with refs references already counted (the caller adds them).
+  Status put_body(std::string_view data, std::string_view meta, uint64_t& body_id, uint32_t refs = 0);
   // Adds a body to a mailbox: next UID, new MODSEQ, quota checked.
   Status append(uint32_t mailbox_id, uint64_t body_id, uint32_t flags, int64_t date, uint32_t* uid = nullptr,
                 const std::vector<std::string>& keywords = {});
@@ -121,6 +122,8 @@ class Txn {
   Status save(const User&);
   Status save(const Mailbox&);
   Status release_body(uint64_t body_id);
+  Status add_entry(Mailbox& mb, uint64_t body_id, uint64_t size, uint32_t flags, int64_t date,
+                   const std::vector<std::string>& keywords, uint32_t* uid);
   Status status_of(int rc);
 
   MDB_txn* txn_ = nullptr;
