@@ -1,6 +1,6 @@
 // The import/export formats on arbitrary bytes, with the round trips that
-// must hold: Maildir flag letters, Maildir++ folder names, modified UTF-7
-// and mboxrd. The same input feeds each; one that breaks a property aborts.
+// must hold: Maildir flag letters, Maildir++ folder names, modified UTF-7,
+// mboxrd, dovecot-uidlist and Dovecot's subscriptions file. The same input feeds each; one that breaks a property aborts.
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
@@ -113,11 +113,20 @@ void uidlist(std::string_view in) {
   check(again->uids.size() == entries.size());
 }
 
+// A subscriptions file: the names read back are valid UTF-8 mailbox names,
+// and writing them and reading them again gives the same list.
+void subscriptions(std::string_view in) {
+  auto names = parse_subscriptions(in);
+  for (auto& n : names) check(valid_utf8(n) && !n.empty() && n.front() != '/' && n.back() != '/');
+  check(parse_subscriptions(format_subscriptions(names)) == names);
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view in(reinterpret_cast<const char*>(data), size);
   flags(in);
   names(in);
   mbox(in);
   uidlist(in);
+  subscriptions(in);
   return 0;
 }

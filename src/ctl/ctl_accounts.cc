@@ -154,8 +154,9 @@ int mailbox_list(Ctl& c) {
     auto u = t.user(c.args[0]);
     if (!u) return fail("user " + c.args[0] + ": not found");
     for (auto& m : t.mailboxes(u->id))
-      printf("%s\t%u messages\t%llu bytes\tuidvalidity %u\tuidnext %u\t%s\n", m.name.c_str(), m.messages,
-             (unsigned long long)m.bytes, m.uidvalidity, m.uidnext, store::special_use_name(m.special));
+      printf("%s\t%u messages\t%llu bytes\tuidvalidity %u\tuidnext %u\t%s\t%s\n", m.name.c_str(), m.messages,
+             (unsigned long long)m.bytes, m.uidvalidity, m.uidnext, m.subscribed ? "subscribed" : "unsubscribed",
+             store::special_use_name(m.special));
     return 0;
   });
 }

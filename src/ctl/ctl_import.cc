@@ -221,22 +221,39 @@ std::vector<MessageFile> message_files(const fs::path& dir) {
 // Dovecot's UIDs, when the folder has a dovecot-uidlist and its mailbox is
 // new here: clients that knew the mailbox need not fetch it again. The
 // files it names come first, in UID order; the rest get new UIDs from its
-// next UID on, never one Dovecot may have given out before.
+// next UID on, never one Dovecot may have given out before. A mailbox that
+// already has the list's UIDVALIDITY was imported from it before (again):
+// the UIDs are those the first import gave.
 std::optional<md::Uidlist> adopt_uidlist(Ctl& c, const fs::path& dir, uint32_t mailbox_id,
-                                         std::vector<MessageFile>& files) {
+                                         std::vector<MessageFile>& files, bool& again) {
   std::string text, err;
   if (!read_file((dir / "dovecot-uidlist").string(), text, err)) return std::nullopt;
   auto list = md::parse_uidlist(text);
-  if (!list || c.store->write_now([&](store::Txn& t) { return t.adopt_uidvalidity(mailbox_id, list->uidvalidity); }) !=
-                   Status::ok)
-    return std::nullopt;
+  if (!list) return std::nullopt;
+  Status adopted = c.store->write_now([&](store::Txn& t) { return t.adopt_uidvalidity(mailbox_id, list->uidvalidity); });
+  again = adopted == Status::exists && c.store->read([&](store::Txn& t) {
+    auto mb = t.mailbox_by_id(mailbox_id);
+    return mb && mb->uidvalidity == list->uidvalidity;
+  });
+  if (adopted != Status::ok && !again) return std::nullopt;
   auto uid_of = [&](const MessageFile& f) {
     auto it = list->uids.find(std::string_view(f.name).substr(0, f.name.find(":2,")));
     return it == list->uids.end() ? UINT32_MAX : it->second;
   };
   std::stable_sort(files.begin(), files.end(), [&](auto& a, auto& b) { return uid_of(a) < uid_of(b); });
-  for (auto& f : files) f.uid = uid_of(f) == UINT32_MAX ? list->uidnext : uid_of(f);
+  uint32_t next = list->uidnext;
+  for (auto& f : files) f.uid = uid_of(f) == UINT32_MAX ? next++ : uid_of(f);
   return list;
+}
+
+// Whether the mailbox holds these very bytes under uid: a message an
+// earlier import of the same folder brought in.
+bool already_imported(Ctl& c, uint32_t mailbox_id, uint32_t uid, std::string_view data) {
+  return c.store->read([&](store::Txn& t) {
+    auto m = t.message(mailbox_id, uid);
+    auto body = m ? t.body(m->body_id) : std::nullopt;
+    return body && *body == data;
+  });
 }
 
 int import_maildir(Ctl& c) {
@@ -249,20 +266,36 @@ int import_maildir(Ctl& c) {
 
   size_t skipped = 0, total = 0, odd_flags = 0;
   auto folders = maildir_folders(root, skipped);
+  std::string subscriptions_text, err;
+  // Dovecot's list of subscribed folders; without one every folder is subscribed.
+  std::optional<std::vector<std::string>> subscriptions;
+  if (read_file((root / "subscriptions").string(), subscriptions_text, err))
+    subscriptions = md::parse_subscriptions(subscriptions_text);
   for (auto& f : folders) {
     md::KeywordTable keywords;
-    std::string text, err;
+    std::string text;
     if (read_file((f.dir / "dovecot-keywords").string(), text, err)) keywords = md::parse_keywords_file(text);
     uint32_t mailbox_id = 0;
     Status s = prepare_mailbox(c, user->id, f.mailbox, mailbox_id);
+    if (s == Status::ok && subscriptions) {
+      bool listed = f.mailbox == "INBOX" ||
+                    std::find(subscriptions->begin(), subscriptions->end(), f.mailbox) != subscriptions->end();
+      s = c.store->write_now([&](store::Txn& t) { return t.set_subscribed(mailbox_id, listed); });
+    }
     if (s != Status::ok) return import_failed(s, f.mailbox, total);
     Batcher batch(*c.store, mailbox_id);
     auto files = message_files(f.dir);
-    auto uidlist = adopt_uidlist(c, f.dir, mailbox_id, files);
+    size_t present = 0;
+    bool again = false;
+    auto uidlist = adopt_uidlist(c, f.dir, mailbox_id, files, again);
     for (auto& m : files) {
       std::string data;
       if (!read_file(m.path, data, err))  // gone? Dovecot renames files: stop it during the import
         return fail(err + " (" + std::to_string(total + batch.done()) + " messages were imported before)");
+      if (again && already_imported(c, mailbox_id, m.uid, data)) {
+        present++;
+        continue;
+      }
       auto flags = md::parse_filename(m.name, keywords);
       odd_flags += !flags.unknown.empty();
       if ((s = batch.add(std::move(data), flags.flags, std::move(flags.keywords), m.mtime, m.uid)) != Status::ok) break;
@@ -272,7 +305,8 @@ int import_maildir(Ctl& c) {
       s = c.store->write_now([&](store::Txn& t) { return t.raise_uidnext(mailbox_id, uidlist->uidnext); });
     total += batch.done();
     if (s != Status::ok) return import_failed(s, f.mailbox, total);
-    printf("%s\t%zu messages\n", f.mailbox.c_str(), batch.done());
+    if (present) printf("%s\t%zu messages\t%zu already here, skipped\n", f.mailbox.c_str(), batch.done(), present);
+    else printf("%s\t%zu messages\n", f.mailbox.c_str(), batch.done());
   }
   if (odd_flags)
     warn(std::to_string(odd_flags) + " messages had flag letters that no dovecot-keywords entry explains;"
@@ -357,6 +391,11 @@ int export_maildir(Ctl& c) {
   if (!make_maildir(root, false, err)) return fail(err);
 
   auto mailboxes = c.store->read([&](store::Txn& t) { return t.mailboxes(user->id); });
+  std::vector<std::string> subscribed;
+  for (auto& mb : mailboxes)
+    if (mb.subscribed) subscribed.push_back(mb.name);
+  // Without it a Dovecot shows the folders to clients that list subscribed ones only.
+  if (!write_text(root / "subscriptions", md::format_subscriptions(subscribed), err)) return fail(err);
   size_t total = 0, dropped = 0, skipped = 0;
   for (auto& mb : mailboxes) {
     auto folder = md::mailbox_to_folder(mb.name);

@@ -38,7 +38,15 @@ int hex_value(char c) {
   return -1;
 }
 
-// One level of a folder name: listescape undone, then modified UTF-7.
+// A level as spelled: modified UTF-7, else UTF-8 as it is (Dovecot's
+// mailbox_list_utf8).
+std::optional<std::string> decode_spelling(std::string_view raw) {
+  if (auto utf8 = mutf7_decode(raw)) return utf8;
+  if (valid_utf8(raw)) return std::string(raw);
+  return std::nullopt;
+}
+
+// One level of a folder name: listescape undone, then decode_spelling.
 std::optional<std::string> decode_level(std::string_view level) {
   std::string raw;
   for (size_t i = 0; i < level.size(); i++) {
@@ -50,9 +58,7 @@ std::optional<std::string> decode_level(std::string_view level) {
       raw += level[i];
     }
   }
-  if (auto utf8 = mutf7_decode(raw)) return utf8;
-  if (valid_utf8(raw)) return raw;
-  return std::nullopt;
+  return decode_spelling(raw);
 }
 
 // --- dates: proleptic Gregorian days since 1970-01-01 (H. Hinnant's algorithms) ---
@@ -297,6 +303,96 @@ std::optional<std::string> mailbox_to_folder(std::string_view mailbox) {
   }
   if (dir == "." || dir == "..") return std::nullopt;
   return dir;
+}
+
+// --- subscriptions ---
+
+namespace {
+
+constexpr std::string_view kSubscriptionsV2 = "V\t2\n\n";
+constexpr char kTabEscape = '\001';
+
+std::string tab_escape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (c == kTabEscape) out += "\0011";
+    else if (c == '\t') out += "\001t";
+    else if (c == '\r') out += "\001r";
+    else if (c == '\n') out += "\001n";
+    else out += c;
+  }
+  return out;
+}
+
+std::string tab_unescape(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); i++) {
+    if (s[i] != kTabEscape || i + 1 == s.size()) {
+      out += s[i];
+      continue;
+    }
+    char c = s[++i];
+    out += c == '1' ? kTabEscape : c == 't' ? '\t' : c == 'r' ? '\r' : c == 'n' ? '\n' : c;
+  }
+  return out;
+}
+
+// levels, each decoded from its spelling, joined with '/'.
+std::optional<std::string> join_levels(const std::vector<std::string>& levels) {
+  std::string name;
+  for (auto& level : levels) {
+    auto utf8 = decode_spelling(level);
+    if (!utf8 || utf8->empty() || utf8->find('/') != std::string::npos) return std::nullopt;
+    if (!name.empty()) name += '/';
+    name += *utf8;
+  }
+  if (name.empty() || has_control(name)) return std::nullopt;
+  return mail::iequals(name, "INBOX") ? "INBOX" : name;
+}
+
+std::vector<std::string> split(std::string_view s, char sep) {
+  std::vector<std::string> out;
+  for (size_t p = 0;;) {
+    size_t q = s.find(sep, p);
+    out.emplace_back(s.substr(p, q == std::string_view::npos ? std::string_view::npos : q - p));
+    if (q == std::string_view::npos) return out;
+    p = q + 1;
+  }
+}
+
+}  // namespace
+
+std::string format_subscriptions(const std::vector<std::string>& mailboxes) {
+  std::string out(kSubscriptionsV2);
+  for (auto& name : mailboxes) {
+    if (name.empty() || has_control(name)) continue;
+    std::string line;
+    bool ok = true;
+    for (auto& level : split(name, '/')) {
+      auto spelled = mutf7_encode(level);
+      if (!spelled || spelled->empty()) ok = false;
+      if (!ok) break;
+      if (!line.empty()) line += '\t';
+      line += tab_escape(*spelled);
+    }
+    if (ok) out += line + '\n';
+  }
+  return out;
+}
+
+std::vector<std::string> parse_subscriptions(std::string_view text) {
+  bool v2 = text.starts_with(kSubscriptionsV2);
+  if (v2) text.remove_prefix(kSubscriptionsV2.size());
+  std::vector<std::string> out;
+  for (auto& line : split(text, '\n')) {
+    if (line.ends_with('\r') && !v2) line.pop_back();
+    if (line.empty()) continue;
+    std::vector<std::string> levels = split(line, v2 ? '\t' : '.');
+    if (v2)
+      for (auto& level : levels) level = tab_unescape(level);
+    if (auto name = join_levels(levels)) out.push_back(std::move(*name));
+  }
+  return out;
 }
 
 // --- mbox ---

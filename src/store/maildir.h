@@ -70,6 +70,19 @@ std::optional<std::string> folder_to_mailbox(std::string_view dir);
 // "" for INBOX, the Maildir's root; empty for a name no folder can spell.
 std::optional<std::string> mailbox_to_folder(std::string_view mailbox);
 
+// --- Dovecot's subscriptions file, at the Maildir's root ---
+// Version 2 ("V\t2\n\n" first): a mailbox a line, its levels separated by
+// tabs, a tab, CR, LF or \001 inside a level escaped as \001 + 't', 'r',
+// 'n', '1'. Version 1 (no header; what a fresh Dovecot writes): the levels
+// separated by '.'. Either way each level is spelled as in a folder name
+// (modified UTF-7), and "INBOX" in any case is INBOX.
+
+// Version 2; a name no folder can spell is left out.
+std::string format_subscriptions(const std::vector<std::string>& mailboxes);
+// The mailboxes' names, UTF-8 with '/' between levels; lines that do not
+// decode are left out.
+std::vector<std::string> parse_subscriptions(std::string_view text);
+
 // --- mboxrd ---
 // A message starts at a "From " line at the start of the file or after a
 // blank line; that blank line separates and belongs to no message. Lines

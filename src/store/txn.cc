@@ -348,6 +348,13 @@ Status Txn::create_mailbox(uint32_t user_id, std::string_view name, SpecialUse s
   return Status::ok;
 }
 
+Status Txn::set_subscribed(uint32_t mailbox_id, bool subscribed) {
+  auto mb = mailbox_by_id(mailbox_id);
+  if (!mb) return Status::not_found;
+  mb->subscribed = subscribed;
+  return save(*mb);
+}
+
 Status Txn::ensure_default_mailboxes(uint32_t user_id) {
   static const std::pair<const char*, SpecialUse> defaults[] = {
       {"INBOX", SpecialUse::none}, {"Sent", SpecialUse::sent}, {"Drafts", SpecialUse::drafts},

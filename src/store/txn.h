@@ -76,6 +76,7 @@ class Txn {
   // INBOX, Sent, Drafts, Trash, Junk: made on first use.
   Status ensure_default_mailboxes(uint32_t user_id);
   Status create_mailbox(uint32_t user_id, std::string_view name, SpecialUse special, Mailbox* out = nullptr);
+  Status set_subscribed(uint32_t mailbox_id, bool subscribed);
   // A new body with refs references already counted (the caller adds them).
   Status put_body(std::string_view data, std::string_view meta, uint64_t& body_id, uint32_t refs = 0);
   // Adds a body to a mailbox: next UID, new MODSEQ, quota checked.

@@ -106,6 +106,10 @@ class ImportTest(unittest.TestCase):
             out[name] = int(count.split()[0])
         return out
 
+    def unsubscribed(self, user):
+        lines = self.ctl("mailbox", "list", user).stdout.decode().splitlines()
+        return {line.split("\t")[0] for line in lines if "unsubscribed" in line.split("\t")}
+
     def uid_state(self, user, mailbox):
         """(UIDVALIDITY, UIDNEXT, [UIDs]) of a mailbox."""
         for line in self.ctl("mailbox", "list", user).stdout.decode().splitlines():
@@ -131,10 +135,25 @@ class ImportTest(unittest.TestCase):
         self.assertEqual(self.uid_state(ALICE, "INBOX"), ("uidvalidity 1234567", "uidnext 51", ["3", "7", "50"]))
         shown = self.ctl("message", "show", ALICE, "INBOX", "7").stdout
         self.assertIn(b"Subject: m1", shown)
-        # Into a mailbox that already has mail, UIDs cannot be kept: new ones.
-        self.ctl("import", "maildir", ALICE, src)
-        self.assertEqual(self.uid_state(ALICE, "INBOX"),
-                         ("uidvalidity 1234567", "uidnext 54", ["3", "7", "50", "51", "52", "53"]))
+        # The same folder again, with one new file: only that one comes in,
+        # under the UID the first import would have given it.
+        with open(os.path.join(src, "new", "1700000004.M4P1.host,S=20"), "wb") as f:
+            f.write(b"Subject: m3\r\n\r\nbody\r\n")
+        out = self.ctl("import", "maildir", ALICE, src).stdout.decode()
+        self.assertIn("INBOX\t1 messages\t3 already here, skipped", out)
+        self.assertEqual(self.uid_state(ALICE, "INBOX"), ("uidvalidity 1234567", "uidnext 52", ["3", "7", "50", "51"]))
+        # A file whose bytes changed is no longer the message stored under its UID.
+        with open(os.path.join(src, "cur", names[0]), "ab") as f:
+            f.write(b"edited\r\n")
+        self.assertIn("INBOX\t1 messages\t3 already here", self.ctl("import", "maildir", ALICE, src).stdout.decode())
+        self.assertEqual(self.uid_state(ALICE, "INBOX")[2], ["3", "7", "50", "51", "52"])
+        # Into a mailbox with another UIDVALIDITY, UIDs cannot be kept: new ones.
+        self.ctl("import", "maildir", BOB, src)
+        with open(os.path.join(src, "dovecot-uidlist"), "w") as f:
+            f.write("3 V7654321 N9\n3 :1700000001.M1P1.host,S=20\n")
+        self.ctl("import", "maildir", BOB, src)
+        self.assertEqual(self.uid_state(BOB, "INBOX"),
+                         ("uidvalidity 1234567", "uidnext 56", ["3", "7", "50", "51", "52", "53", "54", "55"]))
         self.assertEqual(self.ctl("store", "check").stdout, b"store is consistent\n")
 
     def last_txn(self):
@@ -167,9 +186,12 @@ class ImportTest(unittest.TestCase):
         # What an import must leave alone: a delivery in progress, Dovecot's own files.
         with open(os.path.join(root, "tmp", "1600000000.M0P1.partial"), "wb") as f:
             f.write(b"Subject: half written")
-        for name in ("dovecot-uidlist", "dovecot.index", "maildirsize", "subscriptions"):
+        for name in ("dovecot-uidlist", "dovecot.index", "maildirsize"):
             with open(os.path.join(root, name), "w") as f:
                 f.write("3 V1 N1\n")
+        # As a fresh Dovecot writes it (version 1): Archiv/2023 is not subscribed.
+        with open(os.path.join(root, "subscriptions"), "w") as f:
+            f.write("INBOX\nWork\nEntw&APw-rfe\nArchiv\nNo.Such.Folder\n")
         os.makedirs(os.path.join(root, ".not-a-folder"))  # no cur/ or new/
 
     def test_maildir_round_trip(self):
@@ -187,6 +209,7 @@ class ImportTest(unittest.TestCase):
         counts = self.mailbox_counts(ALICE)
         self.assertEqual(counts, {"INBOX": 130, "Work": 30, "Entwürfe": 25, "Archiv/2023": 15,
                                   "Sent": 0, "Drafts": 0, "Trash": 0, "Junk": 0})
+        self.assertEqual(self.unsubscribed(ALICE), {"Archiv/2023"})
         self.assertEqual(self.ctl("store", "check").stdout, b"store is consistent\n")
 
         dst = os.path.join(self.dir, "export")
@@ -220,9 +243,15 @@ class ImportTest(unittest.TestCase):
             files = {fn.split(":2,")[0] for fn in os.listdir(os.path.join(dst, folder, "cur"))}
             self.assertEqual({e.split(" :")[1] for e in entries}, files)
 
+        # Dovecot's subscriptions file, version 2: every mailbox but the unsubscribed one.
+        with open(os.path.join(dst, "subscriptions")) as f:
+            self.assertEqual(f.read(), "V\t2\n\n" + "".join(n + "\n" for n in sorted(
+                ["Drafts", "Entw&APw-rfe", "INBOX", "Junk", "Sent", "Trash", "Work"])))
+
         # Back in as another user and out again: nothing drifts.
         self.ctl("import", "maildir", BOB, dst)
         self.assertEqual(self.mailbox_counts(BOB), counts)
+        self.assertEqual(self.unsubscribed(BOB), {"Archiv/2023"})
         # bob's mailboxes were new, so they took the UIDs from dovecot-uidlist.
         for mailbox in ("INBOX", "Work", "Archiv/2023"):
             self.assertEqual(self.uid_state(BOB, mailbox), self.uid_state(ALICE, mailbox), mailbox)

@@ -245,3 +245,18 @@ TEST_CASE("dovecot-uidlist: read back, extension fields and bad lines", "[maildi
   CHECK(again->uids.size() == 2);
   CHECK(again->uids.at("b") == 4);
 }
+
+TEST_CASE("Dovecot subscriptions: version 2 written, both versions read", "[maildir]") {
+  std::vector<std::string> names{"INBOX", "Work", "Entwürfe", "Archiv/2023", "a.b", "tab\there"};
+  std::string text = format_subscriptions(names);
+  CHECK(text == "V\t2\n\nINBOX\nWork\nEntw&APw-rfe\nArchiv\t2023\na.b\n");  // a control character spells no name
+  names.pop_back();
+  CHECK(parse_subscriptions(text) == names);
+  // Version 1 as a fresh Dovecot writes it: '.' between levels, "inbox" in any case.
+  CHECK(parse_subscriptions("inbox\nWork\nArchiv.2023\r\nEntw&APw-rfe\n\n") ==
+        std::vector<std::string>{"INBOX", "Work", "Archiv/2023", "Entwürfe"});
+  // Escapes undone; lines that decode to no name are left out.
+  CHECK(parse_subscriptions("V\t2\n\nx\001ty\n\t\nbad\xff\nok\n") == std::vector<std::string>{"ok"});
+  CHECK(parse_subscriptions("V\t2\n\nlevel\001\061\n") == std::vector<std::string>{});
+  CHECK(parse_subscriptions("").empty());
+}
