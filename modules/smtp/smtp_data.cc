@@ -1,5 +1,7 @@
 #include "smtp_data.h"
 
+#include <cstring>
+
 namespace gannet::smtp {
 
 void DataBody::start(size_t max_size, std::string prefix) {
@@ -18,7 +20,10 @@ bool DataBody::line(std::string_view line) {
     long_line_ = true;
     return false;
   }
-  if (line.find_first_of("\r\n") != std::string_view::npos) bare_newline_ = true;
+  // Two memchr scans, not find_first_of: that one tests each octet against
+  // the set and was a sixth of a worker's CPU on 64 KiB messages.
+  if (!line.empty() && (memchr(line.data(), '\r', line.size()) || memchr(line.data(), '\n', line.size())))
+    bare_newline_ = true;
   if (too_big_) return false;
   // Past the limit the message is dropped, not cut: the stream is still
   // followed to its end so that the reply comes at the right place.
