@@ -1,6 +1,7 @@
 #include "store/check.h"
 
 #include <map>
+#include <set>
 
 #include "store/codec.h"
 
@@ -71,10 +72,19 @@ std::vector<std::string> check(Txn& t, Stats* stats) {
     auto [n, bytes] = per_user[u.id];
     if (n != u.used_messages || bytes != u.used_bytes) bad.push_back("user " + u.address + ": quota usage is wrong");
   }
+  std::set<uint64_t> data_only;  // bytes seen, their record not yet
   each(t, d.bodies, [&](std::string_view k, std::string_view v) {
     Body b;
-    if (k.size() != 8 || !decode(v, b)) { bad.push_back("undecodable body"); return; }
+    if (k.size() == 9 && k[8] == static_cast<char>(BodyPart::data)) {
+      data_only.insert(get_be64(k.data()));
+      return;
+    }
+    if (k.size() != 9 || k[8] != static_cast<char>(BodyPart::info) || !decode(v, b)) {
+      bad.push_back("undecodable body");
+      return;
+    }
     uint64_t id = get_be64(k.data());
+    data_only.erase(id);
     st.bodies++;
     st.body_bytes += b.size;
     auto it = refs.find(id);
@@ -86,6 +96,7 @@ std::vector<std::string> check(Txn& t, Stats* stats) {
     if (it != refs.end()) refs.erase(it);
   });
   for (auto& [id, n] : refs) bad.push_back("a message or queue entry points to missing body " + std::to_string(id));
+  for (uint64_t id : data_only) bad.push_back("body " + std::to_string(id) + ": data without its record");
   if (stats) *stats = st;
   return bad;
 }

@@ -78,6 +78,13 @@ bool decode(std::string_view in, Message& m) {
   return d.done();
 }
 
+std::string body_key(uint64_t id, BodyPart part) {
+  std::string k;
+  put_be64(k, id);
+  k += static_cast<char>(part);
+  return k;
+}
+
 std::string encode(const Body& b) { return Encoder().u64(b.refs).u64(b.size).str(b.meta).take(); }
 
 bool decode(std::string_view in, Body& b) {

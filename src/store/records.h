@@ -73,6 +73,12 @@ struct Body {  // per stored body: shared by every copy
   std::string meta;  // cached parse for IMAP (envelope, structure, header offsets)
 };
 
+// A body is two records side by side in one table, so a delivery writes
+// one B-tree path for both: the message's bytes, then its Body. The key is
+// the body id (be64) and the part's letter.
+enum class BodyPart : char { data = 'd', info = 'i' };
+std::string body_key(uint64_t id, BodyPart part);
+
 // The delivery queue: a message waiting to leave, with each recipient's fate.
 
 // DSN NOTIFY (RFC 3461 4.1) as bits. None set means NOTIFY was not given:

@@ -39,9 +39,15 @@ std::unique_ptr<Store> Store::open(const std::string& dir, uint64_t map_size, st
       {&s->dbs_.aliases, "aliases", MDB_DUPSORT},
       {&s->dbs_.mailboxes, "mailboxes", 0}, {&s->dbs_.mailbox_names, "mailbox_names", 0},
       {&s->dbs_.messages, "messages", 0},   {&s->dbs_.bodies, "bodies", 0},
-      {&s->dbs_.body_data, "body_data", 0},
       {&s->dbs_.queue, "queue", 0},         {&s->dbs_.queue_time, "queue_time", 0},
   };
+  // Until 2026-12-02 a body's bytes had a table of their own, "body_data".
+  if (MDB_dbi old; mdb_dbi_open(txn, "body_data", 0, &old) == 0) {
+    mdb_txn_abort(txn);
+    err = "the store \"" + dir + "\" has an older layout (a body_data table): move its mail out with the "
+          "gannetctl that made it (export maildir) and into a new store (import maildir)";
+    return nullptr;
+  }
   for (auto& d : dbs) {
     if ((rc = mdb_dbi_open(txn, d.name, d.flags | MDB_CREATE, d.dbi)) != 0) {
       mdb_txn_abort(txn);

@@ -391,21 +391,21 @@ std::optional<Message> Txn::message(uint32_t mailbox_id, uint32_t uid) {
 }
 
 std::optional<Body> Txn::body_info(uint64_t id) {
-  auto v = get(dbs_.bodies, key64(id));
+  auto v = get(dbs_.bodies, body_key(id, BodyPart::info));
   Body b;
   if (!v || !decode(*v, b)) return std::nullopt;
   return b;
 }
 
-std::optional<std::string_view> Txn::body(uint64_t id) { return get(dbs_.body_data, key64(id)); }
+std::optional<std::string_view> Txn::body(uint64_t id) { return get(dbs_.bodies, body_key(id, BodyPart::data)); }
 
 Status Txn::put_body(std::string_view data, std::string_view meta, uint64_t& body_id, uint32_t refs) {
   body_id = next_id("next:body");
   Body b{refs, data.size(), std::string(meta)};
-  // Ids only grow, so both go at the end of their tree: LMDB fills the last
+  // Ids only grow, so both go at the end of the tree: LMDB fills the last
   // page instead of splitting one, and writes fewer pages.
-  if (Status s = put(dbs_.bodies, key64(body_id), encode(b), MDB_APPEND); s != Status::ok) return s;
-  return put(dbs_.body_data, key64(body_id), data, MDB_APPEND);
+  if (Status s = put(dbs_.bodies, body_key(body_id, BodyPart::data), data, MDB_APPEND); s != Status::ok) return s;
+  return put(dbs_.bodies, body_key(body_id, BodyPart::info), encode(b), MDB_APPEND);
 }
 
 Status Txn::release_body(uint64_t body_id) {
@@ -413,10 +413,10 @@ Status Txn::release_body(uint64_t body_id) {
   if (!b) return Status::not_found;
   if (b->refs > 1) {
     b->refs--;
-    return put(dbs_.bodies, key64(body_id), encode(*b));
+    return put(dbs_.bodies, body_key(body_id, BodyPart::info), encode(*b));
   }
-  if (Status s = del(dbs_.body_data, key64(body_id)); s != Status::ok) return s;
-  return del(dbs_.bodies, key64(body_id));
+  if (Status s = del(dbs_.bodies, body_key(body_id, BodyPart::data)); s != Status::ok) return s;
+  return del(dbs_.bodies, body_key(body_id, BodyPart::info));
 }
 
 Status Txn::append(uint32_t mailbox_id, uint64_t body_id, uint32_t flags, int64_t date, uint32_t* uid,
@@ -426,7 +426,7 @@ Status Txn::append(uint32_t mailbox_id, uint64_t body_id, uint32_t flags, int64_
   if (!mb || !b) return Status::not_found;
   if (Status s = add_entry(*mb, body_id, b->size, flags, date, keywords, uid); s != Status::ok) return s;
   b->refs++;
-  return put(dbs_.bodies, key64(body_id), encode(*b));
+  return put(dbs_.bodies, body_key(body_id, BodyPart::info), encode(*b));
 }
 
 // The entry, the mailbox's counters and the owner's usage; the body's

@@ -17,7 +17,7 @@ enum class Status { ok, not_found, exists, invalid, quota, map_full, io };
 const char* status_text(Status);
 
 struct Dbs {
-  MDB_dbi meta, domains, users, user_ids, aliases, mailboxes, mailbox_names, messages, bodies, body_data;
+  MDB_dbi meta, domains, users, user_ids, aliases, mailboxes, mailbox_names, messages, bodies;
   MDB_dbi queue, queue_time;
 };
 

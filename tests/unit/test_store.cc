@@ -1,8 +1,10 @@
 // The store API against a temporary LMDB environment.
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <functional>
 #include <unistd.h>
 
@@ -284,6 +286,44 @@ TEST_CASE("a full map is reported, not a crash") {
   CHECK(last == Status::map_full);
   CHECK(std::string(status_text(last)).find("store_map_size") != std::string::npos);
   CHECK(s->read([](Txn& t) { return check(t); }).empty());
+}
+
+TEST_CASE("a body's bytes and record sit side by side; check finds one without the other") {
+  StoreRig r;
+  REQUIRE(r.write([&](Txn& t) { return t.deliver("Subject: a\r\n\r\nbody\r\n", {r.alice}, 0); }) == Status::ok);
+  Message m = r.store->read([&](Txn& t) { return *t.message(r.mailbox(r.alice, "INBOX").id, 1); });
+  CHECK(r.store->read([&](Txn& t) { return std::string(*t.body(m.body_id)); }) == "Subject: a\r\n\r\nbody\r\n");
+  CHECK(r.problems().empty());
+  // The record gone, the bytes left behind: both ends of that are reported.
+  REQUIRE(r.write([&](Txn& t) {
+    std::string k = body_key(m.body_id, BodyPart::info);
+    MDB_val key{k.size(), k.data()};
+    return mdb_del(t.raw(), t.dbs().bodies, &key, nullptr) == 0 ? Status::ok : Status::io;
+  }) == Status::ok);
+  auto problems = r.problems();
+  CHECK(std::find(problems.begin(), problems.end(), "body " + std::to_string(m.body_id) + ": data without its record") !=
+        problems.end());
+  CHECK(std::find(problems.begin(), problems.end(),
+                  "a message or queue entry points to missing body " + std::to_string(m.body_id)) != problems.end());
+}
+
+TEST_CASE("a store with the older body_data table is refused with a clear error") {
+  TempDir dir;
+  std::string path = dir.path + "/data";
+  REQUIRE(mkdir(path.c_str(), 0700) == 0);
+  MDB_env* env;
+  MDB_txn* txn;
+  MDB_dbi dbi;
+  REQUIRE(mdb_env_create(&env) == 0);
+  mdb_env_set_maxdbs(env, 16);
+  REQUIRE(mdb_env_open(env, path.c_str(), 0, 0600) == 0);
+  REQUIRE(mdb_txn_begin(env, nullptr, 0, &txn) == 0);
+  REQUIRE(mdb_dbi_open(txn, "body_data", MDB_CREATE, &dbi) == 0);
+  REQUIRE(mdb_txn_commit(txn) == 0);
+  mdb_env_close(env);
+  std::string err;
+  CHECK(Store::open(path, 64u << 20, err) == nullptr);
+  CHECK(err.find("older layout (a body_data table)") != std::string::npos);
 }
 
 TEST_CASE("the change feed sees a commit made by another process") {
