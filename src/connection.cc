@@ -182,9 +182,17 @@ void Connection::resume() {
   if (!processing_) process_input();
 }
 
+// Paused, the socket is still read while the buffer the bytes land in has
+// room; they wait there. A paused client is mostly one waiting for our
+// reply, which sends nothing, and stopping and restarting the reads costs
+// libuv two or three epoll_ctl calls each time: a tenth of the CPU an SMTP
+// message costs.
 void Connection::update_reading() {
   if (closed_) return;
-  bool want = !closing_ && (handshaking_ || (!paused_ && pending_output() < *srv_.conf<MailSrvConf>(mail_module).max_output));
+  const Buffer& landing = ssl_ ? raw_ : in_;
+  bool room = !landing.data || landing.end - landing.start < landing.cap;
+  bool want = !closing_ && (handshaking_ || ((!paused_ || room) &&
+                                             pending_output() < *srv_.conf<MailSrvConf>(mail_module).max_output));
   if (want == reading_) return;
   reading_ = want;
   auto* s = reinterpret_cast<uv_stream_t*>(&tcp_);
