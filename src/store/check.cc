@@ -1,5 +1,6 @@
 #include "store/check.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -18,6 +19,13 @@ void each(Txn& t, MDB_dbi dbi, F f) {
   for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
     f(std::string_view(static_cast<char*>(k.mv_data), k.mv_size), std::string_view(static_cast<char*>(v.mv_data), v.mv_size));
   mdb_cursor_close(cur);
+}
+
+// The value of one of the meta table's id counters (1 when unset).
+uint64_t next_counter(Txn& t, std::string_view name) {
+  MDB_val k{name.size(), const_cast<char*>(name.data())}, v;
+  if (mdb_get(t.raw(), t.dbs().meta, &k, &v) != 0 || v.mv_size != 8) return 1;
+  return get_be64(static_cast<const char*>(v.mv_data));
 }
 
 }  // namespace
@@ -73,8 +81,10 @@ std::vector<std::string> check(Txn& t, Stats* stats) {
     if (n != u.used_messages || bytes != u.used_bytes) bad.push_back("user " + u.address + ": quota usage is wrong");
   }
   std::set<uint64_t> data_only;  // bytes seen, their record not yet
+  uint64_t last_body = 0;
   each(t, d.bodies, [&](std::string_view k, std::string_view v) {
     Body b;
+    if (k.size() >= 8) last_body = std::max(last_body, get_be64(k.data()));
     if (k.size() == 9 && k[8] == static_cast<char>(BodyPart::data)) {
       data_only.insert(get_be64(k.data()));
       return;
@@ -97,6 +107,10 @@ std::vector<std::string> check(Txn& t, Stats* stats) {
   });
   for (auto& [id, n] : refs) bad.push_back("a message or queue entry points to missing body " + std::to_string(id));
   for (uint64_t id : data_only) bad.push_back("body " + std::to_string(id) + ": data without its record");
+  // New bodies go at the end of their table (MDB_APPEND): the counter must be past the last.
+  if (last_body && next_counter(t, "next:body") <= last_body)
+    bad.push_back("next:body is " + std::to_string(next_counter(t, "next:body")) + ", not above body " +
+                  std::to_string(last_body));
   if (stats) *stats = st;
   return bad;
 }

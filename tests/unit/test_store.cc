@@ -303,6 +303,17 @@ TEST_CASE("a body's bytes and record sit side by side; check finds one without t
   auto problems = r.problems();
   CHECK(std::find(problems.begin(), problems.end(), "body " + std::to_string(m.body_id) + ": data without its record") !=
         problems.end());
+  // A counter behind the last body would make the next delivery fail: reported.
+  REQUIRE(r.write([&](Txn& t) {
+    std::string k = "next:body", v;
+    put_be64(v, 1);
+    MDB_val key{k.size(), k.data()}, val{v.size(), v.data()};
+    return mdb_put(t.raw(), t.dbs().meta, &key, &val, 0) == 0 ? Status::ok : Status::io;
+  }) == Status::ok);
+  REQUIRE(r.write([&](Txn& t) { return t.deliver("Subject: b\r\n\r\n", {r.alice}, 0); }) == Status::exists);
+  problems = r.problems();
+  CHECK(std::find(problems.begin(), problems.end(), "next:body is 1, not above body " + std::to_string(m.body_id)) !=
+        problems.end());
   CHECK(std::find(problems.begin(), problems.end(),
                   "a message or queue entry points to missing body " + std::to_string(m.body_id)) != problems.end());
 }
