@@ -71,7 +71,7 @@ void Connection::on_read(uv_stream_t* s, ssize_t n, const uv_buf_t*) {
   }
   if (n == 0) return;  // EAGAIN
   c->release_idle_buffers();
-  if (n == UV_EOF) c->close("client closed");
+  if (n == UV_EOF) c->peer_finished();
   else c->abort(n == UV_ENOBUFS ? "input overflow" : uv_strerror(static_cast<int>(n)));
 }
 
@@ -162,6 +162,18 @@ void Connection::process_input() {
   release_idle_buffers();
   flush();
   update_reading();
+  // Every whole line the client sent before its EOF is answered; what is
+  // left, if anything, is a line it never finished.
+  if (peer_done_ && !paused_) close("client closed");
+}
+
+// The client shut its side: a paused session (its message committing)
+// still owes replies to what came before, so the close waits for
+// process_input to have answered all of it.
+void Connection::peer_finished() {
+  peer_done_ = true;
+  update_reading();
+  if (!paused_) close("client closed");
 }
 
 void Connection::release_idle_buffers() {
@@ -191,7 +203,7 @@ void Connection::update_reading() {
   if (closed_) return;
   const Buffer& landing = ssl_ ? raw_ : in_;
   bool room = !landing.data || landing.end - landing.start < landing.cap;
-  bool want = !closing_ && (handshaking_ || ((!paused_ || room) &&
+  bool want = !closing_ && !peer_done_ && (handshaking_ || ((!paused_ || room) &&
                                              pending_output() < *srv_.conf<MailSrvConf>(mail_module).max_output));
   if (want == reading_) return;
   reading_ = want;

@@ -80,6 +80,7 @@ class Connection final : public TlsTransport {
   void update_reading();
   void arm_timer();
   void finish_close();
+  void peer_finished();
   void release_idle_buffers();
   void log_session();
 
@@ -107,6 +108,7 @@ class Connection final : public TlsTransport {
   bool handshaking_ = false;
   bool started_ = false;
   bool paused_ = false;
+  bool peer_done_ = false;  // EOF read: close once what came before it is answered
   bool reading_ = false;
   bool processing_ = false;
   bool closing_ = false;

@@ -182,6 +182,27 @@ class ProcessTest(GannetTest):
         d.close()
         self.assertEqual(c.cmd("PING"), "+PONG")
 
+    def test_half_close_is_answered_then_closed(self):
+        # The client sends its last commands and shuts its side: what it sent
+        # whole is answered, even behind a paused session, then the server
+        # closes; half a line at the end is dropped, not waited for.
+        port = free_port()
+        self.gannet(echo_conf(port, extra="testfilter on; testfilter_delay 50ms; timeout 30s;"))
+        c = Client(port)
+        c.line()
+        c.send("MSG hello\r\nPING\r\nECHO last\r\nECHO unfinish")
+        c.sock.shutdown(socket.SHUT_WR)
+        self.assertEqual(c.line(), "+stored [filtered] hello")
+        self.assertEqual(c.line(), "+PONG")
+        self.assertEqual(c.line(), "+last")
+        self.assertTrue(c.closed())  # at once: the 10 s socket timeout would fail it
+        d = Client(port)
+        d.line()
+        d.send("PING\r\nECHO unfinish")
+        d.sock.shutdown(socket.SHUT_WR)
+        self.assertEqual(d.line(), "+PONG")
+        self.assertTrue(d.closed())
+
     def test_long_line_refused_with_bounded_memory(self):
         port = free_port()
         g = self.gannet(echo_conf(port), workers=1)

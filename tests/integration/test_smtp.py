@@ -2,6 +2,7 @@
 relay tricks, smuggling, STARTTLS injection, submission with AUTH."""
 import base64
 import smtplib
+import socket
 import ssl
 import threading
 
@@ -62,6 +63,23 @@ class MxTest(SmtpTest):
         self.assertEqual([r.reply()[0] for _ in range(3)], [250, 250, 221])
         self.assertEqual(len(self.inbox("alice")), 1)
         self.assertEqual(len(self.inbox("bob")), 1)
+
+    def test_half_close_after_pipelined_quit_still_gets_every_reply(self):
+        # A client that sends the end of its message and QUIT, then shuts its
+        # side down (printf | nc), must still hear 250 for a message that is
+        # stored: without it the client sends the message again.
+        r = Raw(self.mx)
+        r.reply()
+        r.cmd("EHLO c")
+        r.send("MAIL FROM:<x@remote.test>\r\nRCPT TO:<alice@example.test>\r\nDATA\r\n")
+        self.assertEqual([r.reply()[0] for _ in range(3)], [250, 250, 354])
+        r.send("Subject: half\r\n\r\nbody\r\n.\r\nQUIT\r\n")
+        r.sock.shutdown(socket.SHUT_WR)
+        code, lines = r.reply()
+        self.assertEqual(code, 250, lines)
+        self.assertEqual(r.reply()[0], 221)
+        self.assertTrue(r.closed())
+        self.assertEqual(len(self.inbox("alice")), 1)
 
     def test_bdat(self):
         r = Raw(self.mx)
