@@ -155,14 +155,21 @@ void QueueRunner::deliver(const store::QueueEntry& e, uint64_t deadline) {
   }
   std::string dsn_mail = mail_dsn_params(e);
   for (auto& [domain, d] : by_domain) {
+    auto* via = find_route(conf_.routes, domain);
+    bool relay_auth = via && via->domain == "*" && conf_.relay_auth_user;
     route(domain, deadline, [this, alive = alive_, attempt, rcpts = d.addresses, dsn = d.dsn, dsn_mail, message,
-                             sender = e.sender, smtputf8 = e.smtputf8, deadline, one_done](Addresses addrs, ClientReply failure) {
+                             sender = e.sender, smtputf8 = e.smtputf8, deadline, one_done,
+                             relay_auth](Addresses addrs, ClientReply failure) {
       if (!*alive) return;
       if (addrs.empty()) {
         for (auto& r : rcpts) attempt->results[r] = failure;
         return one_done();
       }
-      ClientJob job{std::move(addrs), *conf_.helo_name, sender, rcpts, message, dsn_mail, dsn, smtputf8, deadline};
+      ClientJob job{std::move(addrs), *conf_.helo_name, sender, rcpts, message, dsn_mail, dsn, smtputf8, deadline, {}, {}};
+      if (relay_auth) {  // the relay host's login, for it alone
+        job.auth_user = *conf_.relay_auth_user;
+        job.auth_password = *conf_.relay_auth_password;
+      }
       SmtpClient::start(worker_.loop(), std::move(job), [attempt, rcpts, one_done](std::vector<ClientReply> replies) {
         for (size_t i = 0; i < rcpts.size(); i++) attempt->results[rcpts[i]] = replies[i];
         one_done();

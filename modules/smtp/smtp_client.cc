@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "base64.h"
 #include "listen_addr.h"
 #include "smtp_parse.h"
 
@@ -99,6 +100,7 @@ void SmtpClient::try_next_address() {
   reply_lines_.clear();
   if (ssl_) SSL_free(ssl_), ssl_ = nullptr;
   handshaking_ = offers_starttls_ = offers_8bit_ = offers_size_ = offers_utf8_ = offers_dsn_ = false;
+  offers_auth_plain_ = false;
   tcp_ = new uv_tcp_t;
   uv_tcp_init(loop_, tcp_);
   tcp_->data = this;
@@ -240,6 +242,17 @@ void SmtpClient::send_mail() {
   send(cmd + "\r\n");
 }
 
+// AUTH when the job has a login, and only inside TLS: a password is never
+// sent where anyone on the path could read it. Without TLS or AUTH PLAIN
+// the attempt fails for every recipient, to be retried, as Postfix defers.
+void SmtpClient::after_ehlo() {
+  if (job_.auth_user.empty()) return send_mail();
+  if (!ssl_) return quit({0, "the relay host offers no STARTTLS: the password is not sent in clear"});
+  if (!offers_auth_plain_) return quit({0, "the relay host offers no AUTH PLAIN"});
+  step_ = Step::auth;
+  send("AUTH PLAIN " + base64_encode(std::string(1, '\0') + job_.auth_user + '\0' + job_.auth_password) + "\r\n");
+}
+
 void SmtpClient::send_next_rcpt() {
   step_ = Step::rcpt;
   std::string params = offers_dsn_ && rcpt_index_ < job_.dsn_rcpt.size() ? job_.dsn_rcpt[rcpt_index_] : "";
@@ -283,17 +296,19 @@ void SmtpClient::on_reply(int code, const std::string& text, const std::vector<s
         offers_utf8_ |= ext == "SMTPUTF8";
         offers_dsn_ |= ext == "DSN";
         offers_size_ |= ext.rfind("SIZE", 0) == 0;
+        if (ext.rfind("AUTH ", 0) == 0 && (" " + ext + " ").find(" PLAIN ") != std::string::npos)
+          offers_auth_plain_ = true;
       }
       if (offers_starttls_ && !ssl_) {
         step_ = Step::starttls;
         return send("STARTTLS\r\n");
       }
-      return send_mail();
+      return after_ehlo();
     case Step::helo:
       if (code / 100 != 2) return fail_connection("HELO: " + text);
-      return send_mail();
+      return after_ehlo();
     case Step::starttls:
-      if (code != 220) return send_mail();  // TLS is opportunistic: go on without it
+      if (code != 220) return after_ehlo();  // TLS is opportunistic: go on without it
       ssl_ = SSL_new(client_tls_context());
       {
         BIO* bio = new_transport_bio(this);
@@ -301,9 +316,13 @@ void SmtpClient::on_reply(int code, const std::string& text, const std::vector<s
       }
       SSL_set_connect_state(ssl_);
       handshaking_ = true;
+      offers_auth_plain_ = false;  // only what the server says inside TLS counts
       in_.clear();
       SSL_do_handshake(ssl_);
       return flush();
+    case Step::auth:
+      if (code != 235) return quit({0, "AUTH to the relay host failed: " + text});
+      return send_mail();
     case Step::mail:
       if (code / 100 != 2) {
         for (auto& r : results_)

@@ -41,6 +41,10 @@ struct ClientJob {
   // uv_now() in ms at which the whole attempt gives up, whatever step it is
   // at and however many addresses are left (0: never); see QueueRunner.
   uint64_t deadline = 0;
+  // AUTH PLAIN with these after STARTTLS (smtp_relayhost_auth); a server
+  // that offers no TLS or no AUTH PLAIN gets no password and the attempt
+  // fails, to be retried. Empty: no AUTH.
+  std::string auth_user, auth_password;
 };
 
 class SmtpClient final : public TlsTransport {
@@ -53,13 +57,14 @@ class SmtpClient final : public TlsTransport {
   void bio_write(const char* data, int len) override;
 
  private:
-  enum class Step { connect, greeting, ehlo, helo, starttls, tls_ehlo, mail, rcpt, data, body, quit };
+  enum class Step { connect, greeting, ehlo, helo, starttls, tls_ehlo, auth, mail, rcpt, data, body, quit };
   SmtpClient(uv_loop_t* loop, ClientJob job, Done done, uint64_t timeout_ms);
   ~SmtpClient();
   void try_next_address();
   void on_reply(int code, const std::string& text, const std::vector<std::string>& lines);
   void send(const std::string& s);
   void send_ehlo();
+  void after_ehlo();
   void send_mail();
   void send_next_rcpt();
   void next_rcpt();
@@ -89,6 +94,7 @@ class SmtpClient final : public TlsTransport {
   SSL* ssl_ = nullptr;
   bool handshaking_ = false;
   bool offers_starttls_ = false, offers_8bit_ = false, offers_size_ = false, offers_utf8_ = false, offers_dsn_ = false;
+  bool offers_auth_plain_ = false;  // in the EHLO reply after STARTTLS
   std::string raw_in_;   // TLS records not yet decrypted
   std::string in_;       // reply bytes not yet parsed
   std::string out_;      // bytes for the socket

@@ -2,6 +2,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <fstream>
+
 #include "conf.h"
 #include "cycle.h"
 #include "listen_addr.h"
@@ -42,6 +45,23 @@ void add_route(ConfParser& p, const Stmt& s, const std::string& domain, const st
 void set_route(ConfParser& p, const Stmt& s, ModuleConf* c) { add_route(p, s, s.args()[0], s.args()[1], c); }
 void set_relayhost(ConfParser& p, const Stmt& s, ModuleConf* c) { add_route(p, s, "*", s.args()[0], c); }
 
+// smtp_relayhost_auth LOGIN FILE: the password is the file's first line,
+// so it stays out of a config file that more people may read.
+void set_relayhost_auth(ConfParser& p, const Stmt& s, ModuleConf* c) {
+  auto& m = *static_cast<SmtpMainConf*>(c);
+  if (m.relay_auth_user) p.fail(s, "\"" + s.name() + "\" directive is duplicate");
+  std::string path = p.resolve(s.args()[1]);
+  std::ifstream in(path);
+  std::string password;
+  if (!in || !std::getline(in, password))
+    p.fail(s, "cannot read the password file \"" + path + "\" of \"" + s.name() + "\"");
+  if (!password.empty() && password.back() == '\r') password.pop_back();
+  if (password.empty()) p.fail(s, "the password file \"" + path + "\" of \"" + s.name() + "\" has an empty first line");
+  if (s.args()[0].empty() || s.args()[0].find('\0') != std::string::npos) p.invalid_value(s, s.args()[0]);
+  m.relay_auth_user = s.args()[0];
+  m.relay_auth_password = password;
+}
+
 // A worker takes its first look at the queue one interval after it starts,
 // then every interval: 0 would be libuv's "no repeat", a worker that looks
 // once and never again. Below kMinQueueInterval the looks cost more than
@@ -66,6 +86,7 @@ void set_resolver(ConfParser& p, const Stmt& s, ModuleConf* c) {
 const Directive directives[] = {
     {"smtp_route", CTX_MAIN | TAKE2, Slot::main, set_route},
     {"smtp_relayhost", CTX_MAIN | TAKE1, Slot::main, set_relayhost},
+    {"smtp_relayhost_auth", CTX_MAIN | TAKE2, Slot::main, set_relayhost_auth},
     {"smtp_queue_lifetime", CTX_MAIN | TAKE1, Slot::main, set_msec<&SmtpMainConf::queue_lifetime>},
     {"smtp_queue_retry", CTX_MAIN | TAKE1, Slot::main, set_msec<&SmtpMainConf::queue_retry>},
     {"smtp_queue_interval", CTX_MAIN | TAKE1, Slot::main, set_queue_interval},
@@ -99,6 +120,8 @@ std::string init_main_conf(Cycle&, ModuleConf& c) {
   merge(m.resolver, {}, "");
   merge(m.helo_name, {}, host);
   merge(m.delivery, {}, true);
+  bool relayhost = std::any_of(m.routes.begin(), m.routes.end(), [](auto& r) { return r.domain == "*"; });
+  if (m.relay_auth_user && !relayhost) return "\"smtp_relayhost_auth\" is given without \"smtp_relayhost\"";
   return {};
 }
 

@@ -34,6 +34,9 @@ struct SmtpMainConf : ModuleConf {
     uint16_t port = 25;
   };
   std::vector<Route> routes;  // smtp_route; smtp_relayhost is the route "*"
+  // smtp_relayhost_auth: the login and password (read from its file) the
+  // agent gives the relay host with AUTH PLAIN, over TLS only.
+  std::optional<std::string> relay_auth_user, relay_auth_password;
   std::optional<uint64_t> queue_lifetime;   // ms
   std::optional<uint64_t> queue_retry;      // ms, first retry; doubles up to 4h
   std::optional<uint64_t> queue_interval;   // ms between looks at the queue

@@ -2,9 +2,11 @@
 c-ares, null MX, routes, SMTPUTF8, gannetctl queue, the agent's directives."""
 import email
 import os
+import shutil
 import signal
 import smtplib
 import subprocess
+import tempfile
 
 from harness import GANNET, Gannet, GannetTest, free_port, main, make_cert, wait_for
 from peers import DnsServer, SmtpSink
@@ -227,6 +229,85 @@ class RelayhostFirstTest(QueueBase):
         self.assertEqual(len(self.sink.messages), 1)
 
 
+class RelayAuthTest(QueueBase):
+    """smtp_relayhost_auth against a second Gannet as the relay host: a
+    submission server that wants AUTH, offered after STARTTLS only."""
+
+    password = "carol-pw"
+
+    def setUp(self):
+        self.relay_port = free_port()
+        self.relay = Gannet(f"""mail {{ ssl_certificate cert.pem; ssl_certificate_key cert.key; server_name relay.test;
+            server {{ listen 127.0.0.1:{self.relay_port}; protocol smtp; smtp_role submission; }} }}
+            smtp_delivery off;\n""", workers=1)
+        make_cert(self.relay.dir, "cert", "relay.test")
+        self.relay_ctl("domain", "add", "relay.test")
+        self.relay_ctl("domain", "add", "example.test")
+        self.relay_ctl("user", "add", "carol@relay.test", "--password-stdin", stdin="carol-pw\n")
+        self.relay_ctl("user", "add", "dave@relay.test", "--password-stdin", stdin="dave-pw\n")
+        self.relay_ctl("alias", "add", "alice@example.test", "carol@relay.test")  # so carol may send as alice
+        self.relay.start()
+        self.pw_file = os.path.join(self.relay.dir, "relay.pw")
+        with open(self.pw_file, "w") as f:
+            f.write(self.password + "\n")
+        super().setUp()
+        self.servers.append(self.relay)
+
+    def relay_ctl(self, *args, stdin=""):
+        ctl = os.path.join(os.path.dirname(GANNET), "gannetctl")
+        return subprocess.run([ctl, "-c", self.relay.conf, *args], input=stdin, capture_output=True, text=True,
+                              timeout=60, check=True).stdout
+
+    def routes_before(self):
+        return (f"smtp_relayhost 127.0.0.1:{self.relay_port};\n"
+                f"smtp_relayhost_auth carol@relay.test {self.pw_file};\n")
+
+    def test_relay_host_login_after_starttls(self):
+        self.send("dave@relay.test", subject="via the relay")
+        wait_for(lambda: "1 messages" in self.relay_ctl("mailbox", "list", "dave@relay.test"), what="dave's mail")
+        stored = self.relay_ctl("message", "show", "dave@relay.test", "INBOX", "1")
+        self.assertIn("Subject: via the relay", stored)
+        # ESMTPSA: the relay host saw TLS and a login (RFC 3848).
+        self.assertRegex(stored, r"by relay\.test \(Gannet\) with ESMTPSA")
+        wait_for(lambda: not self.queued(), what="the entry to leave the queue")
+
+
+class RelayAuthRefusedTest(RelayAuthTest):
+    password = "not-carols"
+
+    def test_relay_host_login_after_starttls(self):
+        self.send("dave@relay.test", subject="via the relay")
+        wait_for(lambda: "AUTH to the relay host failed: 535" in self.show_all(), what="the refused login")
+        self.assertIn("recipient: <dave@relay.test> pending", self.show_all())  # kept, to be retried
+        self.assertEqual(self.inbox("alice"), [], "a refused login is temporary: no bounce")
+
+
+class RelayAuthWithoutTlsTest(RelayhostFirstTest):
+    """A relay host without STARTTLS (the sink) never gets the password."""
+
+    def routes_before(self):
+        pw = os.path.join(self.relay_dir(), "relay.pw")
+        return super().routes_before() + f"smtp_relayhost_auth someone {pw};\n"
+
+    def relay_dir(self):
+        if not hasattr(self, "_relay_dir"):
+            self._relay_dir = tempfile.mkdtemp(prefix="gannet-relay-")
+            self.addCleanup(shutil.rmtree, self._relay_dir, True)
+            with open(os.path.join(self._relay_dir, "relay.pw"), "w") as f:
+                f.write("secret\n")
+        return self._relay_dir
+
+    test_a_domain_route_wins_over_the_relayhost_in_any_order = None  # the relay host never takes mail here
+
+    def test_no_password_without_starttls(self):
+        self.send("someone@mx.test")
+        wait_for(lambda: "offers no STARTTLS: the password is not sent in clear" in self.show_all(),
+                 what="the attempt to stop before AUTH")
+        self.assertEqual(self.relay.commands, [], "not even MAIL was sent")
+        self.assertEqual(self.relay.messages, [])
+        self.assertEqual(self.inbox("alice"), [], "temporary: no bounce")
+
+
 class SmtpUtf8Test(QueueBase):
     """RFC 6531 3.4: the sink does not offer SMTPUTF8, so what needs it fails."""
 
@@ -296,6 +377,24 @@ class ConfigTest(GannetTest):
                 self.assertIn(message, r.stderr)
                 self.assertIn(f"in {g.conf}:5\n", r.stderr)  # after the harness's 3 lines and a comment
         g, r = self.check("smtp_queue_interval 100ms;\nsmtp_resolver 127.0.0.1:5353,::1,[::1]:53;\n")
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_t_checks_smtp_relayhost_auth(self):
+        g, r = self.check("smtp_relayhost 127.0.0.1:2525;\nsmtp_relayhost_auth me missing.pw;\n")
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn(f'cannot read the password file "{g.dir}/missing.pw" of "smtp_relayhost_auth"', r.stderr)
+        self.assertIn(f"in {g.conf}:5\n", r.stderr)
+        with open(os.path.join(g.dir, "empty.pw"), "w") as f:
+            f.write("\n")
+        with open(os.path.join(g.dir, "me.pw"), "w") as f:
+            f.write("pw\n")
+        g, r = self.check(f"smtp_relayhost 127.0.0.1:2525;\nsmtp_relayhost_auth me {g.dir}/empty.pw;\n")
+        self.assertIn("has an empty first line", r.stderr)
+        pw = os.path.join(self.servers[0].dir, "me.pw")
+        g, r = self.check(f"smtp_relayhost_auth me {pw};\n")
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn('"smtp_relayhost_auth" is given without "smtp_relayhost"', r.stderr)
+        g, r = self.check(f"smtp_relayhost_auth me {pw};\nsmtp_relayhost 127.0.0.1:2525;\n")
         self.assertEqual(r.returncode, 0, r.stderr)
 
     def test_reload_with_a_bad_resolver_keeps_the_old_config(self):
