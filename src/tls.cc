@@ -7,6 +7,7 @@
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+#include <arpa/inet.h>
 #include <strings.h>
 
 #include <cerrno>
@@ -232,6 +233,30 @@ SSL_CTX* client_tls_context() {
     return c;
   }();
   return ctx;
+}
+
+std::shared_ptr<SSL_CTX> verifying_client_context(const std::string& ca_file, std::string& err) {
+  std::shared_ptr<SSL_CTX> c(SSL_CTX_new(TLS_method()), SSL_CTX_free);
+  SSL_CTX_set_min_proto_version(c.get(), TLS1_2_VERSION);
+  SSL_CTX_set_verify(c.get(), SSL_VERIFY_PEER, nullptr);
+  if (SSL_CTX_load_verify_locations(c.get(), ca_file.c_str(), nullptr) != 1) {
+    err = "cannot load the CA certificates in \"" + ca_file + "\" (" + tls_error_text() + ")";
+    return nullptr;
+  }
+  return c;
+}
+
+void verify_peer_name(SSL* ssl, const std::string& name) {
+  X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+  in6_addr a6;
+  in_addr a4;
+  bool ip = inet_pton(AF_INET, name.c_str(), &a4) == 1 || inet_pton(AF_INET6, name.c_str(), &a6) == 1;
+  if (ip) {
+    X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str());
+  } else {
+    SSL_set_tlsext_host_name(ssl, name.c_str());
+    X509_VERIFY_PARAM_set1_host(param, name.data(), name.size());
+  }
 }
 
 SSL* TlsContext::new_server_ssl() const {

@@ -54,6 +54,13 @@ BIO* new_transport_bio(TlsTransport* transport);
 // The client context for outbound SMTP: opportunistic TLS, as most MTAs do
 // (a certificate that does not verify is still better than plaintext).
 SSL_CTX* client_tls_context();
+// A client context that verifies the server's chain against the CA
+// certificates in ca_file (PEM); the name to check is set per connection
+// (verify_peer_name). Null, with err set, if ca_file holds none.
+std::shared_ptr<SSL_CTX> verifying_client_context(const std::string& ca_file, std::string& err);
+// Sends name as SNI and makes the handshake fail unless the certificate is
+// for it (a DNS name, or an IP address given as one).
+void verify_peer_name(SSL* ssl, const std::string& name);
 
 // The OpenSSL error queue as text, then cleared.
 std::string tls_error_text();

@@ -155,20 +155,24 @@ void QueueRunner::deliver(const store::QueueEntry& e, uint64_t deadline) {
   }
   std::string dsn_mail = mail_dsn_params(e);
   for (auto& [domain, d] : by_domain) {
+    // Through the relay host: its login and certificate check apply.
     auto* via = find_route(conf_.routes, domain);
-    bool relay_auth = via && via->domain == "*" && conf_.relay_auth_user;
+    std::string relay = via && via->domain == "*" ? via->host : "";
     route(domain, deadline, [this, alive = alive_, attempt, rcpts = d.addresses, dsn = d.dsn, dsn_mail, message,
                              sender = e.sender, smtputf8 = e.smtputf8, deadline, one_done,
-                             relay_auth](Addresses addrs, ClientReply failure) {
+                             relay](Addresses addrs, ClientReply failure) {
       if (!*alive) return;
       if (addrs.empty()) {
         for (auto& r : rcpts) attempt->results[r] = failure;
         return one_done();
       }
-      ClientJob job{std::move(addrs), *conf_.helo_name, sender, rcpts, message, dsn_mail, dsn, smtputf8, deadline, {}, {}};
-      if (relay_auth) {  // the relay host's login, for it alone
-        job.auth_user = *conf_.relay_auth_user;
-        job.auth_password = *conf_.relay_auth_password;
+      ClientJob job{std::move(addrs), *conf_.helo_name, sender, rcpts, message, dsn_mail, dsn, smtputf8, deadline,
+                    {}, {}, {}, {}};
+      if (!relay.empty()) {
+        job.auth_user = conf_.relay_auth_user.value_or("");
+        job.auth_password = conf_.relay_auth_password.value_or("");
+        job.tls_verify = conf_.relay_tls;
+        job.tls_name = relay;
       }
       SmtpClient::start(worker_.loop(), std::move(job), [attempt, rcpts, one_done](std::vector<ClientReply> replies) {
         for (size_t i = 0; i < rcpts.size(); i++) attempt->results[rcpts[i]] = replies[i];

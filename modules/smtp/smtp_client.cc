@@ -164,7 +164,12 @@ void SmtpClient::received(const char* data, size_t n) {
       flush();
       if (r != 1) {
         int err = SSL_get_error(ssl_, r);
-        if (err != SSL_ERROR_WANT_READ) fail_connection("TLS handshake failed: " + tls_error_text());
+        if (err != SSL_ERROR_WANT_READ) {
+          std::string why = "TLS handshake failed: " + tls_error_text();
+          if (long v = SSL_get_verify_result(ssl_); v != X509_V_OK)
+            why += " (certificate: " + std::string(X509_verify_cert_error_string(v)) + ")";
+          fail_connection(why);
+        }
         return;
       }
       handshaking_ = false;
@@ -246,6 +251,7 @@ void SmtpClient::send_mail() {
 // sent where anyone on the path could read it. Without TLS or AUTH PLAIN
 // the attempt fails for every recipient, to be retried, as Postfix defers.
 void SmtpClient::after_ehlo() {
+  if (job_.tls_verify && !ssl_) return quit({0, "the relay host offers no STARTTLS (smtp_relayhost_tls_verify is on)"});
   if (job_.auth_user.empty()) return send_mail();
   if (!ssl_) return quit({0, "the relay host offers no STARTTLS: the password is not sent in clear"});
   if (!offers_auth_plain_) return quit({0, "the relay host offers no AUTH PLAIN"});
@@ -309,7 +315,8 @@ void SmtpClient::on_reply(int code, const std::string& text, const std::vector<s
       return after_ehlo();
     case Step::starttls:
       if (code != 220) return after_ehlo();  // TLS is opportunistic: go on without it
-      ssl_ = SSL_new(client_tls_context());
+      ssl_ = SSL_new(job_.tls_verify ? job_.tls_verify.get() : client_tls_context());
+      if (job_.tls_verify) verify_peer_name(ssl_, job_.tls_name);
       {
         BIO* bio = new_transport_bio(this);
         SSL_set_bio(ssl_, bio, bio);

@@ -45,6 +45,10 @@ struct ClientJob {
   // that offers no TLS or no AUTH PLAIN gets no password and the attempt
   // fails, to be retried. Empty: no AUTH.
   std::string auth_user, auth_password;
+  // Set: STARTTLS is required, with this context, and the certificate must
+  // be for tls_name (smtp_relayhost_tls_verify).
+  std::shared_ptr<SSL_CTX> tls_verify;
+  std::string tls_name;
 };
 
 class SmtpClient final : public TlsTransport {

@@ -11,6 +11,7 @@
 #include "queue_runner.h"
 #include "smtp_session.h"
 #include "store/store_module.h"
+#include "tls.h"
 #include "worker.h"
 
 namespace gannet {
@@ -87,6 +88,8 @@ const Directive directives[] = {
     {"smtp_route", CTX_MAIN | TAKE2, Slot::main, set_route},
     {"smtp_relayhost", CTX_MAIN | TAKE1, Slot::main, set_relayhost},
     {"smtp_relayhost_auth", CTX_MAIN | TAKE2, Slot::main, set_relayhost_auth},
+    {"smtp_relayhost_tls_verify", CTX_MAIN | TAKE1, Slot::main, set_flag<&SmtpMainConf::relay_tls_verify>},
+    {"smtp_relayhost_tls_ca", CTX_MAIN | TAKE1, Slot::main, set_path<&SmtpMainConf::relay_tls_ca>},
     {"smtp_queue_lifetime", CTX_MAIN | TAKE1, Slot::main, set_msec<&SmtpMainConf::queue_lifetime>},
     {"smtp_queue_retry", CTX_MAIN | TAKE1, Slot::main, set_msec<&SmtpMainConf::queue_retry>},
     {"smtp_queue_interval", CTX_MAIN | TAKE1, Slot::main, set_queue_interval},
@@ -120,8 +123,15 @@ std::string init_main_conf(Cycle&, ModuleConf& c) {
   merge(m.resolver, {}, "");
   merge(m.helo_name, {}, host);
   merge(m.delivery, {}, true);
+  merge(m.relay_tls_verify, {}, false);
+  merge(m.relay_tls_ca, {}, "/etc/ssl/certs/ca-certificates.crt");  // Debian's ca-certificates
   bool relayhost = std::any_of(m.routes.begin(), m.routes.end(), [](auto& r) { return r.domain == "*"; });
   if (m.relay_auth_user && !relayhost) return "\"smtp_relayhost_auth\" is given without \"smtp_relayhost\"";
+  if (*m.relay_tls_verify) {
+    if (!relayhost) return "\"smtp_relayhost_tls_verify\" is on without \"smtp_relayhost\"";
+    std::string err;
+    if (!(m.relay_tls = verifying_client_context(*m.relay_tls_ca, err))) return "\"smtp_relayhost_tls_ca\": " + err;
+  }
   return {};
 }
 

@@ -1,6 +1,9 @@
 // The SMTP module: inbound MX and submission (RFC 5321, 6409).
 #pragma once
 
+typedef struct ssl_ctx_st SSL_CTX;
+
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -37,6 +40,11 @@ struct SmtpMainConf : ModuleConf {
   // smtp_relayhost_auth: the login and password (read from its file) the
   // agent gives the relay host with AUTH PLAIN, over TLS only.
   std::optional<std::string> relay_auth_user, relay_auth_password;
+  // smtp_relayhost_tls_verify, smtp_relayhost_tls_ca: the relay host must
+  // do STARTTLS with a certificate for its name that the CA file vouches for.
+  std::optional<bool> relay_tls_verify;
+  std::optional<std::string> relay_tls_ca;
+  std::shared_ptr<SSL_CTX> relay_tls;  // built from them when the config is read
   std::optional<uint64_t> queue_lifetime;   // ms
   std::optional<uint64_t> queue_retry;      // ms, first retry; doubles up to 4h
   std::optional<uint64_t> queue_interval;   // ms between looks at the queue

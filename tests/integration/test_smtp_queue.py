@@ -234,13 +234,15 @@ class RelayAuthTest(QueueBase):
     submission server that wants AUTH, offered after STARTTLS only."""
 
     password = "carol-pw"
+    cert_name = "relay.test"  # what the relay host's certificate is for
+    relay_host = "127.0.0.1"  # how smtp_relayhost names it
 
     def setUp(self):
         self.relay_port = free_port()
         self.relay = Gannet(f"""mail {{ ssl_certificate cert.pem; ssl_certificate_key cert.key; server_name relay.test;
             server {{ listen 127.0.0.1:{self.relay_port}; protocol smtp; smtp_role submission; }} }}
             smtp_delivery off;\n""", workers=1)
-        make_cert(self.relay.dir, "cert", "relay.test")
+        make_cert(self.relay.dir, "cert", self.cert_name, "rsa", [self.cert_name])
         self.relay_ctl("domain", "add", "relay.test")
         self.relay_ctl("domain", "add", "example.test")
         self.relay_ctl("user", "add", "carol@relay.test", "--password-stdin", stdin="carol-pw\n")
@@ -259,7 +261,7 @@ class RelayAuthTest(QueueBase):
                               timeout=60, check=True).stdout
 
     def routes_before(self):
-        return (f"smtp_relayhost 127.0.0.1:{self.relay_port};\n"
+        return (f"smtp_relayhost {self.relay_host}:{self.relay_port};\n"
                 f"smtp_relayhost_auth carol@relay.test {self.pw_file};\n")
 
     def test_relay_host_login_after_starttls(self):
@@ -282,12 +284,54 @@ class RelayAuthRefusedTest(RelayAuthTest):
         self.assertEqual(self.inbox("alice"), [], "a refused login is temporary: no bounce")
 
 
+class RelayVerifyTest(RelayAuthTest):
+    """smtp_relayhost_tls_verify: the relay host's certificate is for the
+    name smtp_relayhost gives and chains to smtp_relayhost_tls_ca (here the
+    self-signed certificate itself)."""
+
+    cert_name = relay_host = "localhost"  # c-ares reads /etc/hosts: 127.0.0.1 (and ::1, where nothing listens)
+    ca = "cert.pem"
+
+    def routes_before(self):
+        if self.ca != "cert.pem":
+            make_cert(self.relay.dir, "other", "relay.test")
+        ca = os.path.join(self.relay.dir, self.ca)
+        return super().routes_before() + f"smtp_relayhost_tls_verify on;\nsmtp_relayhost_tls_ca {ca};\n"
+
+
+class RelayVerifyRefusedTest(RelayVerifyTest):
+    """A certificate for another name, or from a CA not trusted: deferred."""
+
+    def refused(self, why):
+        self.send("dave@relay.test", subject="via the relay")
+        wait_for(lambda: "TLS handshake failed" in self.show_all(), what="the refused certificate")
+        self.assertIn(why, self.show_all())
+        self.assertIn("recipient: <dave@relay.test> pending", self.show_all())
+        self.assertEqual(self.relay_ctl("mailbox", "list", "dave@relay.test").count("0 messages"), 5)
+
+    test_relay_host_login_after_starttls = None  # the subclasses' cases instead
+
+
+class RelayVerifyWrongNameTest(RelayVerifyRefusedTest):
+    relay_host = "127.0.0.1"  # the certificate is for localhost only
+
+    def test_certificate_for_another_name(self):
+        self.refused("CERTIFICATE_VERIFY_FAILED (certificate: IP address mismatch)")
+
+
+class RelayVerifyUntrustedTest(RelayVerifyRefusedTest):
+    ca = "other.pem"
+
+    def test_certificate_from_an_untrusted_issuer(self):
+        self.refused("CERTIFICATE_VERIFY_FAILED (certificate: self signed certificate)")
+
+
 class RelayAuthWithoutTlsTest(RelayhostFirstTest):
     """A relay host without STARTTLS (the sink) never gets the password."""
 
     def routes_before(self):
         pw = os.path.join(self.relay_dir(), "relay.pw")
-        return super().routes_before() + f"smtp_relayhost_auth someone {pw};\n"
+        return super().routes_before() + f"smtp_relayhost_auth someone {pw};\n" + self.verify
 
     def relay_dir(self):
         if not hasattr(self, "_relay_dir"):
@@ -298,6 +342,7 @@ class RelayAuthWithoutTlsTest(RelayhostFirstTest):
         return self._relay_dir
 
     test_a_domain_route_wins_over_the_relayhost_in_any_order = None  # the relay host never takes mail here
+    verify = ""
 
     def test_no_password_without_starttls(self):
         self.send("someone@mx.test")
@@ -306,6 +351,16 @@ class RelayAuthWithoutTlsTest(RelayhostFirstTest):
         self.assertEqual(self.relay.commands, [], "not even MAIL was sent")
         self.assertEqual(self.relay.messages, [])
         self.assertEqual(self.inbox("alice"), [], "temporary: no bounce")
+
+
+class RelayVerifyWithoutTlsTest(RelayAuthWithoutTlsTest):
+    verify = "smtp_relayhost_tls_verify on;\n"
+
+    def test_no_password_without_starttls(self):
+        self.send("someone@mx.test")
+        wait_for(lambda: "offers no STARTTLS (smtp_relayhost_tls_verify is on)" in self.show_all(),
+                 what="the attempt to stop before MAIL")
+        self.assertEqual(self.relay.commands, [])
 
 
 class SmtpUtf8Test(QueueBase):
@@ -395,6 +450,13 @@ class ConfigTest(GannetTest):
         self.assertEqual(r.returncode, 1, r.stderr)
         self.assertIn('"smtp_relayhost_auth" is given without "smtp_relayhost"', r.stderr)
         g, r = self.check(f"smtp_relayhost_auth me {pw};\nsmtp_relayhost 127.0.0.1:2525;\n")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        g, r = self.check("smtp_relayhost_tls_verify on;\n")
+        self.assertIn('"smtp_relayhost_tls_verify" is on without "smtp_relayhost"', r.stderr)
+        g, r = self.check(f"smtp_relayhost 127.0.0.1:2525;\nsmtp_relayhost_tls_verify on;\nsmtp_relayhost_tls_ca {pw};\n")
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn(f'"smtp_relayhost_tls_ca": cannot load the CA certificates in "{pw}"', r.stderr)
+        g, r = self.check("smtp_relayhost 127.0.0.1:2525;\nsmtp_relayhost_tls_verify on;\n")  # the system's CAs
         self.assertEqual(r.returncode, 0, r.stderr)
 
     def test_reload_with_a_bad_resolver_keeps_the_old_config(self):
