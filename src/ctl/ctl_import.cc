@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <map>
 
 #include "ctl/ctl.h"
 #include "mail/message_parser.h"
@@ -256,6 +257,30 @@ bool already_imported(Ctl& c, uint32_t mailbox_id, uint32_t uid, std::string_vie
   });
 }
 
+// The messages a mailbox held before an import, by size and internal
+// date (a Maildir file's mtime): without UIDs to go by, a file whose size
+// and date match one of them and whose bytes are the same is that message.
+class HeldBefore {
+ public:
+  HeldBefore(Ctl& c, uint32_t mailbox_id) : c_(c), mailbox_id_(mailbox_id) {
+    c.store->read([&](store::Txn& t) {
+      for (auto& m : t.messages(mailbox_id)) by_size_date_.emplace(std::pair(m.size, m.internal_date), m.uid);
+      return 0;
+    });
+  }
+  bool holds(std::string_view data, int64_t date) const {
+    auto [from, to] = by_size_date_.equal_range(std::pair<uint64_t, int64_t>(data.size(), date));
+    for (auto it = from; it != to; ++it)
+      if (already_imported(c_, mailbox_id_, it->second, data)) return true;
+    return false;
+  }
+
+ private:
+  Ctl& c_;
+  uint32_t mailbox_id_;
+  std::multimap<std::pair<uint64_t, int64_t>, uint32_t> by_size_date_;
+};
+
 int import_maildir(Ctl& c) {
   auto user = find_user(c);
   if (!user) return fail("user " + c.args[0] + ": not found");
@@ -287,12 +312,13 @@ int import_maildir(Ctl& c) {
     auto files = message_files(f.dir);
     size_t present = 0;
     bool again = false;
+    HeldBefore held(c, mailbox_id);
     auto uidlist = adopt_uidlist(c, f.dir, mailbox_id, files, again);
     for (auto& m : files) {
       std::string data;
       if (!read_file(m.path, data, err))  // gone? Dovecot renames files: stop it during the import
         return fail(err + " (" + std::to_string(total + batch.done()) + " messages were imported before)");
-      if (again && already_imported(c, mailbox_id, m.uid, data)) {
+      if (again ? already_imported(c, mailbox_id, m.uid, data) : held.holds(data, m.mtime)) {
         present++;
         continue;
       }

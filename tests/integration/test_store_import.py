@@ -147,13 +147,17 @@ class ImportTest(unittest.TestCase):
             f.write(b"edited\r\n")
         self.assertIn("INBOX\t1 messages\t3 already here", self.ctl("import", "maildir", ALICE, src).stdout.decode())
         self.assertEqual(self.uid_state(ALICE, "INBOX")[2], ["3", "7", "50", "51", "52"])
-        # Into a mailbox with another UIDVALIDITY, UIDs cannot be kept: new ones.
+        # Into a mailbox with another UIDVALIDITY, UIDs cannot be kept: the
+        # files it holds already are known by their size, date and bytes,
+        # and a new one gets a new UID.
         self.ctl("import", "maildir", BOB, src)
         with open(os.path.join(src, "dovecot-uidlist"), "w") as f:
             f.write("3 V7654321 N9\n3 :1700000001.M1P1.host,S=20\n")
-        self.ctl("import", "maildir", BOB, src)
-        self.assertEqual(self.uid_state(BOB, "INBOX"),
-                         ("uidvalidity 1234567", "uidnext 56", ["3", "7", "50", "51", "52", "53", "54", "55"]))
+        with open(os.path.join(src, "new", "1700000005.M5P1.host,S=20"), "wb") as f:
+            f.write(b"Subject: m5\r\n\r\nbody\r\n")
+        out = self.ctl("import", "maildir", BOB, src).stdout.decode()
+        self.assertIn("INBOX\t1 messages\t4 already here, skipped", out)
+        self.assertEqual(self.uid_state(BOB, "INBOX"), ("uidvalidity 1234567", "uidnext 53", ["3", "7", "50", "51", "52"]))
         self.assertEqual(self.ctl("store", "check").stdout, b"store is consistent\n")
 
     def last_txn(self):
@@ -210,6 +214,13 @@ class ImportTest(unittest.TestCase):
         self.assertEqual(counts, {"INBOX": 130, "Work": 30, "Entwürfe": 25, "Archiv/2023": 15,
                                   "Sent": 0, "Drafts": 0, "Trash": 0, "Junk": 0})
         self.assertEqual(self.unsubscribed(ALICE), {"Archiv/2023"})
+        # Run again, nothing doubles: INBOX by its dovecot-uidlist, the
+        # folders without one by size, date and bytes.
+        out = self.ctl("import", "maildir", ALICE, src).stdout.decode()
+        self.assertIn("imported 0 messages into 4 mailboxes", out)
+        for mailbox, n in (("INBOX", 130), ("Work", 30), ("Entwürfe", 25), ("Archiv/2023", 15)):
+            self.assertIn(f"{mailbox}\t0 messages\t{n} already here, skipped", out)
+        self.assertEqual(self.mailbox_counts(ALICE), counts)
         self.assertEqual(self.ctl("store", "check").stdout, b"store is consistent\n")
 
         dst = os.path.join(self.dir, "export")
