@@ -158,16 +158,17 @@ void QueueRunner::deliver(const store::QueueEntry& e, uint64_t deadline) {
     // Through the relay host: its login and certificate check apply.
     auto* via = find_route(conf_.routes, domain);
     std::string relay = via && via->domain == "*" ? via->host : "";
+    bool relay_ssl = !relay.empty() && via->ssl;
     route(domain, deadline, [this, alive = alive_, attempt, rcpts = d.addresses, dsn = d.dsn, dsn_mail, message,
                              sender = e.sender, smtputf8 = e.smtputf8, deadline, one_done,
-                             relay](Addresses addrs, ClientReply failure) {
+                             relay, relay_ssl](Addresses addrs, ClientReply failure) {
       if (!*alive) return;
       if (addrs.empty()) {
         for (auto& r : rcpts) attempt->results[r] = failure;
         return one_done();
       }
       ClientJob job{std::move(addrs), *conf_.helo_name, sender, rcpts, message, dsn_mail, dsn, smtputf8, deadline,
-                    {}, {}, {}, {}};
+                    {}, {}, {}, {}, relay_ssl};
       if (!relay.empty()) {
         job.auth_user = conf_.relay_auth_user.value_or("");
         job.auth_password = conf_.relay_auth_password.value_or("");

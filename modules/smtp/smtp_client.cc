@@ -124,6 +124,7 @@ void SmtpClient::on_connect(uv_connect_t* req, int status) {
     return c->close_socket(true);
   }
   c->step_ = Step::greeting;
+  if (c->job_.implicit_tls) c->start_tls();  // the greeting comes inside TLS
   uv_read_start(
       reinterpret_cast<uv_stream_t*>(c->tcp_),
       [](uv_handle_t*, size_t, uv_buf_t* buf) {
@@ -173,9 +174,12 @@ void SmtpClient::received(const char* data, size_t n) {
         return;
       }
       handshaking_ = false;
-      step_ = Step::tls_ehlo;
-      send_ehlo();
-      return;
+      if (step_ != Step::greeting) {  // after STARTTLS we speak first
+        step_ = Step::tls_ehlo;
+        send_ehlo();
+        return;
+      }
+      // Implicit TLS: the greeting may have come with the handshake's end.
     }
     char plain[16384];
     int r;
@@ -247,6 +251,20 @@ void SmtpClient::send_mail() {
   send(cmd + "\r\n");
 }
 
+// The handshake's first flight; received() goes on with it.
+void SmtpClient::start_tls() {
+  ssl_ = SSL_new(job_.tls_verify ? job_.tls_verify.get() : client_tls_context());
+  if (job_.tls_verify) verify_peer_name(ssl_, job_.tls_name);
+  BIO* bio = new_transport_bio(this);
+  SSL_set_bio(ssl_, bio, bio);
+  SSL_set_connect_state(ssl_);
+  handshaking_ = true;
+  offers_auth_plain_ = false;  // only what the server says inside TLS counts
+  in_.clear();
+  SSL_do_handshake(ssl_);
+  flush();
+}
+
 // AUTH when the job has a login, and only inside TLS: a password is never
 // sent where anyone on the path could read it. Without TLS or AUTH PLAIN
 // the attempt fails for every recipient, to be retried, as Postfix defers.
@@ -315,18 +333,7 @@ void SmtpClient::on_reply(int code, const std::string& text, const std::vector<s
       return after_ehlo();
     case Step::starttls:
       if (code != 220) return after_ehlo();  // TLS is opportunistic: go on without it
-      ssl_ = SSL_new(job_.tls_verify ? job_.tls_verify.get() : client_tls_context());
-      if (job_.tls_verify) verify_peer_name(ssl_, job_.tls_name);
-      {
-        BIO* bio = new_transport_bio(this);
-        SSL_set_bio(ssl_, bio, bio);
-      }
-      SSL_set_connect_state(ssl_);
-      handshaking_ = true;
-      offers_auth_plain_ = false;  // only what the server says inside TLS counts
-      in_.clear();
-      SSL_do_handshake(ssl_);
-      return flush();
+      return start_tls();
     case Step::auth:
       if (code != 235) return quit({0, "AUTH to the relay host failed: " + text});
       return send_mail();

@@ -49,6 +49,7 @@ struct ClientJob {
   // be for tls_name (smtp_relayhost_tls_verify).
   std::shared_ptr<SSL_CTX> tls_verify;
   std::string tls_name;
+  bool implicit_tls = false;  // TLS from the first byte (port 465), no STARTTLS
 };
 
 class SmtpClient final : public TlsTransport {
@@ -69,6 +70,7 @@ class SmtpClient final : public TlsTransport {
   void send(const std::string& s);
   void send_ehlo();
   void after_ehlo();
+  void start_tls();
   void send_mail();
   void send_next_rcpt();
   void next_rcpt();

@@ -44,7 +44,13 @@ void add_route(ConfParser& p, const Stmt& s, const std::string& domain, const st
 }
 
 void set_route(ConfParser& p, const Stmt& s, ModuleConf* c) { add_route(p, s, s.args()[0], s.args()[1], c); }
-void set_relayhost(ConfParser& p, const Stmt& s, ModuleConf* c) { add_route(p, s, "*", s.args()[0], c); }
+// smtp_relayhost HOST[:PORT] [ssl]: ssl for a relay host that speaks TLS
+// from the first byte (SMTPS, port 465) rather than STARTTLS.
+void set_relayhost(ConfParser& p, const Stmt& s, ModuleConf* c) {
+  if (s.args().size() == 2 && s.args()[1] != "ssl") p.invalid_value(s, s.args()[1]);
+  add_route(p, s, "*", s.args()[0], c);
+  static_cast<SmtpMainConf*>(c)->routes.back().ssl = s.args().size() == 2;
+}
 
 // smtp_relayhost_auth LOGIN FILE: the password is the file's first line,
 // so it stays out of a config file that more people may read.
@@ -86,7 +92,7 @@ void set_resolver(ConfParser& p, const Stmt& s, ModuleConf* c) {
 
 const Directive directives[] = {
     {"smtp_route", CTX_MAIN | TAKE2, Slot::main, set_route},
-    {"smtp_relayhost", CTX_MAIN | TAKE1, Slot::main, set_relayhost},
+    {"smtp_relayhost", CTX_MAIN | TAKE12, Slot::main, set_relayhost},
     {"smtp_relayhost_auth", CTX_MAIN | TAKE2, Slot::main, set_relayhost_auth},
     {"smtp_relayhost_tls_verify", CTX_MAIN | TAKE1, Slot::main, set_flag<&SmtpMainConf::relay_tls_verify>},
     {"smtp_relayhost_tls_ca", CTX_MAIN | TAKE1, Slot::main, set_path<&SmtpMainConf::relay_tls_ca>},

@@ -35,6 +35,7 @@ struct SmtpMainConf : ModuleConf {
     std::string domain;  // "example.net", or "*" for every domain
     std::string host;
     uint16_t port = 25;
+    bool ssl = false;  // smtp_relayhost ... ssl: TLS from the first byte
   };
   std::vector<Route> routes;  // smtp_route; smtp_relayhost is the route "*"
   // smtp_relayhost_auth: the login and password (read from its file) the

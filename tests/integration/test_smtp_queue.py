@@ -236,11 +236,13 @@ class RelayAuthTest(QueueBase):
     password = "carol-pw"
     cert_name = "relay.test"  # what the relay host's certificate is for
     relay_host = "127.0.0.1"  # how smtp_relayhost names it
+    implicit_tls = False  # to its port 465-like server, "smtp_relayhost ... ssl"
 
     def setUp(self):
-        self.relay_port = free_port()
+        self.relay_port, self.relay_tls_port = free_port(), free_port()
         self.relay = Gannet(f"""mail {{ ssl_certificate cert.pem; ssl_certificate_key cert.key; server_name relay.test;
-            server {{ listen 127.0.0.1:{self.relay_port}; protocol smtp; smtp_role submission; }} }}
+            server {{ listen 127.0.0.1:{self.relay_port}; protocol smtp; smtp_role submission; }}
+            server {{ listen 127.0.0.1:{self.relay_tls_port} ssl; protocol smtp; smtp_role submission; }} }}
             smtp_delivery off;\n""", workers=1)
         make_cert(self.relay.dir, "cert", self.cert_name, "rsa", [self.cert_name])
         self.relay_ctl("domain", "add", "relay.test")
@@ -261,8 +263,8 @@ class RelayAuthTest(QueueBase):
                               timeout=60, check=True).stdout
 
     def routes_before(self):
-        return (f"smtp_relayhost {self.relay_host}:{self.relay_port};\n"
-                f"smtp_relayhost_auth carol@relay.test {self.pw_file};\n")
+        target = f"{self.relay_host}:{self.relay_tls_port} ssl" if self.implicit_tls else f"{self.relay_host}:{self.relay_port}"
+        return f"smtp_relayhost {target};\nsmtp_relayhost_auth carol@relay.test {self.pw_file};\n"
 
     def test_relay_host_login_after_starttls(self):
         self.send("dave@relay.test", subject="via the relay")
@@ -297,6 +299,12 @@ class RelayVerifyTest(RelayAuthTest):
             make_cert(self.relay.dir, "other", "relay.test")
         ca = os.path.join(self.relay.dir, self.ca)
         return super().routes_before() + f"smtp_relayhost_tls_verify on;\nsmtp_relayhost_tls_ca {ca};\n"
+
+
+class RelayImplicitTlsTest(RelayVerifyTest):
+    """The relay host's TLS-from-the-first-byte port, verified, with AUTH."""
+
+    implicit_tls = True
 
 
 class RelayVerifyRefusedTest(RelayVerifyTest):
@@ -451,6 +459,8 @@ class ConfigTest(GannetTest):
         self.assertIn('"smtp_relayhost_auth" is given without "smtp_relayhost"', r.stderr)
         g, r = self.check(f"smtp_relayhost_auth me {pw};\nsmtp_relayhost 127.0.0.1:2525;\n")
         self.assertEqual(r.returncode, 0, r.stderr)
+        g, r = self.check("smtp_relayhost 127.0.0.1:465 tls;\n")
+        self.assertIn('invalid value "tls" in "smtp_relayhost" directive', r.stderr)
         g, r = self.check("smtp_relayhost_tls_verify on;\n")
         self.assertIn('"smtp_relayhost_tls_verify" is on without "smtp_relayhost"', r.stderr)
         g, r = self.check(f"smtp_relayhost 127.0.0.1:2525;\nsmtp_relayhost_tls_verify on;\nsmtp_relayhost_tls_ca {pw};\n")
