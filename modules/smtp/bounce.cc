@@ -51,9 +51,10 @@ std::string original_recipient(std::string_view orcpt) {
   return std::string(orcpt.substr(0, semi + 1)) + shown(orcpt.substr(semi + 1));
 }
 
-bool any_failed(const DsnReport& r) {
-  return std::any_of(r.recipients.begin(), r.recipients.end(), [](auto& x) { return x.action == "failed"; });
+bool any_with(const DsnReport& r, std::string_view action) {
+  return std::any_of(r.recipients.begin(), r.recipients.end(), [&](auto& x) { return x.action == action; });
 }
+bool any_failed(const DsnReport& r) { return any_with(r, "failed"); }
 
 // Looks like an SMTP reply ("550 ..."), so it can be a Diagnostic-Code.
 bool smtp_reply(std::string_view s) { return s.size() > 3 && s[0] >= '2' && s[0] <= '5' && s[3] == ' '; }
@@ -61,18 +62,23 @@ bool smtp_reply(std::string_view s) { return s.size() > 3 && s[0] >= '2' && s[0]
 // The first part: for a person.
 std::string human_part(const DsnReport& r) {
   std::string m = "This is the mail system at host " + r.reporting_host + ".\r\n\r\n";
-  bool failed = false, succeeded = false;
-  for (auto& x : r.recipients) (x.action == "failed" ? failed : succeeded) = true;
-  if (failed) {
+  if (any_failed(r)) {
     m += "I'm sorry to have to inform you that your message could not\r\nbe delivered to one or more recipients.\r\n\r\n";
     for (auto& x : r.recipients)
       if (x.action == "failed") m += "<" + x.address + ">: " + x.reply + "\r\n";
     m += "\r\n";
   }
-  if (succeeded) {
+  if (any_with(r, "delayed")) {
+    m += "Your message could not be delivered yet to the recipients below; it is still\r\nbeing tried. "
+         "You need not send it again.\r\n\r\n";
+    for (auto& x : r.recipients)
+      if (x.action == "delayed") m += "<" + x.address + ">: " + x.reply + "\r\n  (tried until " + date(x.retry_until) + ")\r\n";
+    m += "\r\n";
+  }
+  if (std::any_of(r.recipients.begin(), r.recipients.end(), [](auto& x) { return x.action != "failed" && x.action != "delayed"; })) {
     m += "Your message was delivered, as you asked to be told, to:\r\n\r\n";
     for (auto& x : r.recipients)
-      if (x.action != "failed") m += "<" + x.address + ">: " + x.action + "\r\n";
+      if (x.action != "failed" && x.action != "delayed") m += "<" + x.address + ">: " + x.action + "\r\n";
     m += "\r\nA message relayed to a system that does not report deliveries may still fail there.\r\n";
   }
   return m;
@@ -90,6 +96,7 @@ std::string status_part(const DsnReport& r) {
     m += "Final-Recipient: rfc822; " + x.address + "\r\nAction: " + x.action + "\r\n";
     m += "Status: " + (x.reply.empty() && x.action != "failed" ? "2.0.0" : status_code_of(x.reply)) + "\r\n";
     if (smtp_reply(x.reply)) m += "Diagnostic-Code: smtp; " + x.reply + "\r\n";
+    if (x.action == "delayed") m += "Will-Retry-Until: " + date(x.retry_until) + "\r\n";
   }
   return m;
 }
@@ -125,7 +132,9 @@ std::string make_dsn(const DsnReport& r, std::string_view original, int64_t now)
   std::string m;
   m += "From: Mail Delivery System <MAILER-DAEMON@" + r.reporting_host + ">\r\n";
   m += "To: <" + r.sender + ">\r\n";
-  m += any_failed(r) ? "Subject: Undelivered Mail Returned to Sender\r\n" : "Subject: Successful Mail Delivery Report\r\n";
+  m += any_failed(r)               ? "Subject: Undelivered Mail Returned to Sender\r\n"
+       : any_with(r, "delayed") ? "Subject: Delayed Mail (still being retried)\r\n"
+                                : "Subject: Successful Mail Delivery Report\r\n";
   m += "Date: " + date(now) + "\r\n";
   m += "Auto-Submitted: auto-replied\r\n";
   m += "MIME-Version: 1.0\r\n";

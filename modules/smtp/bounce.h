@@ -15,8 +15,9 @@ namespace gannet::smtp {
 struct DsnRecipient {
   std::string address;  // Final-Recipient
   std::string orcpt;    // ORCPT as received ("rfc822;a+40b"), "" if none
-  std::string action;   // "failed", "delivered", "relayed" or "expanded"
+  std::string action;   // "failed", "delayed", "delivered", "relayed" or "expanded"
   std::string reply;    // the remote reply or our own reason; may be "" for a success
+  int64_t retry_until = 0;  // "delayed": when the queue gives up (Will-Retry-Until)
 };
 
 struct DsnReport {
@@ -32,6 +33,8 @@ struct DsnReport {
 // What a recipient's NOTIFY bits ask for; unset means failures (RFC 3461 4.1).
 inline bool wants_failure(uint8_t notify) { return notify == 0 || (notify & store::NOTIFY_FAILURE); }
 inline bool wants_success(uint8_t notify) { return notify & store::NOTIFY_SUCCESS; }
+// Unset asks for delays too, as Postfix reads it (4.1 leaves it to the MTA).
+inline bool wants_delay(uint8_t notify) { return notify == 0 || (notify & store::NOTIFY_DELAY); }
 
 // A failure notice returns the whole original (RET=FULL or unset) up to
 // this size, its header section past it; RET=HDRS and success notices

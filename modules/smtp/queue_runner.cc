@@ -278,6 +278,14 @@ void QueueRunner::record(uint64_t id, std::map<std::string, ClientReply> results
             pending++;
           }
         }
+        // Still waiting past smtp_delay_warning_time: the sender hears so, once.
+        int64_t warn_after = static_cast<int64_t>(*conf_.delay_warning_time / 1000);
+        if (pending && warn_after > 0 && !e->delay_warned && now - e->created >= warn_after) {
+          e->delay_warned = true;
+          for (auto& r : e->recipients)
+            if (r.state == store::QueueRecipient::pending && wants_delay(r.notify))
+              report.push_back({r.address, r.orcpt, "delayed", r.last_error, e->created + lifetime});
+        }
         *outcome = "delivered=" + std::to_string(delivered) + " failed=" + std::to_string(failed) +
                    " deferred=" + std::to_string(pending) + " dsn=" + std::to_string(e->sender.empty() ? 0 : report.size());
         if (!report.empty() && !e->sender.empty()) {

@@ -97,6 +97,7 @@ const Directive directives[] = {
     {"smtp_relayhost_tls_verify", CTX_MAIN | TAKE1, Slot::main, set_flag<&SmtpMainConf::relay_tls_verify>},
     {"smtp_relayhost_tls_ca", CTX_MAIN | TAKE1, Slot::main, set_path<&SmtpMainConf::relay_tls_ca>},
     {"smtp_queue_lifetime", CTX_MAIN | TAKE1, Slot::main, set_msec<&SmtpMainConf::queue_lifetime>},
+    {"smtp_delay_warning_time", CTX_MAIN | TAKE1, Slot::main, set_msec<&SmtpMainConf::delay_warning_time>},
     {"smtp_queue_retry", CTX_MAIN | TAKE1, Slot::main, set_msec<&SmtpMainConf::queue_retry>},
     {"smtp_queue_interval", CTX_MAIN | TAKE1, Slot::main, set_queue_interval},
     {"smtp_delivery_port", CTX_MAIN | TAKE1, Slot::main, set_number<&SmtpMainConf::delivery_port, 1, 65535>},
@@ -122,6 +123,7 @@ std::string init_main_conf(Cycle&, ModuleConf& c) {
   char host[256] = "localhost";
   gethostname(host, sizeof host - 1);
   merge(m.queue_lifetime, {}, 5ull * 86'400'000);
+  merge(m.delay_warning_time, {}, 0);
   merge(m.queue_retry, {}, 300'000);
   merge(m.queue_interval, {}, 1000);
   merge(m.delivery_port, {}, 25);

@@ -47,6 +47,7 @@ struct SmtpMainConf : ModuleConf {
   std::optional<std::string> relay_tls_ca;
   std::shared_ptr<SSL_CTX> relay_tls;  // built from them when the config is read
   std::optional<uint64_t> queue_lifetime;   // ms
+  std::optional<uint64_t> delay_warning_time;  // ms; 0: the sender is not told of delays
   std::optional<uint64_t> queue_retry;      // ms, first retry; doubles up to 4h
   std::optional<uint64_t> queue_interval;   // ms between looks at the queue
   std::optional<int64_t> delivery_port;     // where MX hosts listen

@@ -96,13 +96,16 @@ bool decode(std::string_view in, Body& b) {
 namespace {
 
 // What may follow the recipients, marked by a version number: 1 = the DSN
-// requests; 2 = the DSN requests, then flags (SMTPUTF8). Written only when
+// requests; 2 = the DSN requests, then flags (SMTPUTF8, delay warned). Written only when
 // there is something to write, and as 1 while no flag is set, so an entry
 // without them is encoded exactly as before they were kept, and old
 // entries still decode.
 constexpr uint64_t kQueueDsn = 1;
 constexpr uint64_t kQueueDsnFlags = 2;
 constexpr uint64_t kFlagSmtputf8 = 1;
+constexpr uint64_t kFlagDelayWarned = 2;
+
+uint64_t flags_of(const QueueEntry& q) { return (q.smtputf8 ? kFlagSmtputf8 : 0) | (q.delay_warned ? kFlagDelayWarned : 0); }
 
 bool has_dsn(const QueueEntry& q) {
   if (q.ret != QueueEntry::ret_unset || !q.envid.empty()) return true;
@@ -125,8 +128,9 @@ bool decode_extra(Decoder& d, QueueEntry& q) {
   }
   if (version == kQueueDsn) return true;
   uint64_t flags = 0;
-  if (!d.u64(flags) || (flags & ~kFlagSmtputf8)) return false;
+  if (!d.u64(flags) || (flags & ~(kFlagSmtputf8 | kFlagDelayWarned))) return false;
   q.smtputf8 = flags & kFlagSmtputf8;
+  q.delay_warned = flags & kFlagDelayWarned;
   return true;
 }
 
@@ -158,10 +162,11 @@ std::string encode(const QueueEntry& q) {
   e.u64(q.id).str(q.sender).u64(q.body_id).u64(uint64_t(q.created)).u64(uint64_t(q.next_attempt)).u64(q.attempts)
       .u64(q.held).u64(uint64_t(q.lease_until)).str(q.last_error).u64(q.recipients.size());
   for (auto& r : q.recipients) e.str(r.address).u64(r.state).str(r.last_error);
-  if (!has_dsn(q) && !q.smtputf8) return e.take();
-  e.u64(q.smtputf8 ? kQueueDsnFlags : kQueueDsn).u64(q.ret).str(q.envid);
+  uint64_t flags = flags_of(q);
+  if (!has_dsn(q) && !flags) return e.take();
+  e.u64(flags ? kQueueDsnFlags : kQueueDsn).u64(q.ret).str(q.envid);
   for (auto& r : q.recipients) e.u64(r.notify).str(r.orcpt);
-  if (q.smtputf8) e.u64(kFlagSmtputf8);
+  if (flags) e.u64(flags);
   return e.take();
 }
 
@@ -180,7 +185,7 @@ bool decode(std::string_view in, QueueEntry& q) {
   }
   q.ret = QueueEntry::ret_unset;
   q.envid.clear();
-  q.smtputf8 = false;
+  q.smtputf8 = q.delay_warned = false;
   if (d.done()) return true;  // no DSN requests nor flags, or written before they were kept
   return d.ok() && decode_extra(d, q) && d.done();
 }

@@ -114,6 +114,8 @@ struct QueueEntry {
   // MAIL FROM had SMTPUTF8 (RFC 6531): its addresses or header fields may
   // hold UTF-8, and such a message goes only to a server that offers it.
   bool smtputf8 = false;
+  // The sender was told it is delayed (smtp_delay_warning_time): once only.
+  bool delay_warned = false;
 };
 
 std::string encode(const User&);

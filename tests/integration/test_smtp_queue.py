@@ -483,6 +483,32 @@ class ConfigTest(GannetTest):
         self.assertEqual(sorted(g.worker_pids()), sorted(pids), "the old workers keep running")
 
 
+class DelayWarningTest(QueueBase):
+    """smtp_delay_warning_time: a sender whose mail still waits is told so,
+    once, if its recipients asked (or said nothing)."""
+
+    def routes_before(self):
+        return "smtp_delay_warning_time 1s;\n"
+
+    def test_one_delay_notice_then_none(self):
+        self.replies["slow"] = ["451 4.2.0 <slow@remote.test>: try again later"]
+        self.replies["quiet"] = self.replies["slow"]
+        self.send_dsn({"slow@remote.test": [], "quiet@remote.test": ["NOTIFY=FAILURE"]})
+        messages = wait_for(lambda: self.inbox("alice"), timeout=20, what="the delay notice")
+        msg = email.message_from_bytes(messages[0])
+        text = messages[0].decode()
+        self.assertEqual(msg["Subject"], "Delayed Mail (still being retried)")
+        self.assertIn("Final-Recipient: rfc822; slow@remote.test\r\nAction: delayed\r\nStatus: 4.2.0\r\n", text)
+        self.assertRegex(text, r"Will-Retry-Until: \w{3}, \d\d \w{3} \d{4} ")
+        self.assertNotIn("quiet@remote.test", text.split("message/delivery-status")[1].split("text/rfc822-headers")[0],
+                         "NOTIFY=FAILURE: not told of delays")
+        self.assertIn("Content-Type: text/rfc822-headers", text, "headers only, the message is still on its way")
+        # More attempts, still one notice; the entry keeps waiting.
+        wait_for(lambda: "attempts: 3" in self.show_all(), timeout=20, what="two more attempts")
+        self.assertEqual(len(self.inbox("alice")), 1)
+        self.assertIn("recipient: <slow@remote.test> pending", self.show_all())
+
+
 class DsnTest(QueueBase):
     """RFC 3461 requests honoured by the queue and by local delivery; the
     sink does not offer DSN, so Gannet reports."""

@@ -494,6 +494,27 @@ TEST_CASE("queue entries: the SMTPUTF8 flag round trips, and entries without it 
   CHECK(back.envid == "e1");
 }
 
+TEST_CASE("queue entries: the delay warning flag round trips, alone or with SMTPUTF8") {
+  QueueEntry q, back;
+  q.id = 3;
+  q.sender = "alice@example.test";
+  q.recipients.push_back({"x@remote.test", QueueRecipient::pending, ""});
+  for (bool utf8 : {false, true}) {
+    q.smtputf8 = utf8;
+    q.delay_warned = true;
+    std::string bytes = encode(q);
+    back = {};
+    REQUIRE(decode(bytes, back));
+    CHECK(back.delay_warned);
+    CHECK(back.smtputf8 == utf8);
+    CHECK(encode(back) == bytes);
+  }
+  q.smtputf8 = q.delay_warned = false;
+  back.delay_warned = true;  // decode resets what the record lacks
+  REQUIRE(decode(encode(q), back));
+  CHECK_FALSE(back.delay_warned);
+}
+
 TEST_CASE("remote addresses keep their local part; gannetctl's messages get CRLF") {
   CHECK(normalize_remote_address("Friend.Name@Remote.TEST") == "Friend.Name@remote.test");
   CHECK(normalize_address("Friend.Name@Remote.TEST") == "friend.name@remote.test");
