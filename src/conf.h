@@ -52,7 +52,11 @@ struct ConfError : std::runtime_error {
   int line;
   ConfError(std::string msg, std::string f, int l)
       : std::runtime_error(std::move(msg)), file(std::move(f)), line(l) {}
-  std::string where() const { return file.empty() ? std::string(what()) : std::string(what()) + " in " + file + ":" + std::to_string(line); }
+  // FILE:LINE, or FILE alone for a check of the whole file (line 0).
+  std::string where() const {
+    if (file.empty()) return what();
+    return std::string(what()) + " in " + file + (line > 0 ? ":" + std::to_string(line) : "");
+  }
 };
 
 // Base of every module's configuration struct, so the core can own them.

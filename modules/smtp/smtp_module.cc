@@ -54,8 +54,24 @@ void set_relayhost(ConfParser& p, const Stmt& s, ModuleConf* c) {
 
 // smtp_relayhost_auth LOGIN FILE: the password is the file's first line,
 // so it stays out of a config file that more people may read.
+// Remembers where a smtp_relayhost_* directive was, for init_main_conf.
+void note_relay_directive(const Stmt& s, ModuleConf* c) {
+  static_cast<SmtpMainConf*>(c)->relay_directives[s.name()] = {s.file, s.line};
+}
+
+void set_relay_tls_verify(ConfParser& p, const Stmt& s, ModuleConf* c) {
+  set_flag<&SmtpMainConf::relay_tls_verify>(p, s, c);
+  note_relay_directive(s, c);
+}
+
+void set_relay_tls_ca(ConfParser& p, const Stmt& s, ModuleConf* c) {
+  set_path<&SmtpMainConf::relay_tls_ca>(p, s, c);
+  note_relay_directive(s, c);
+}
+
 void set_relayhost_auth(ConfParser& p, const Stmt& s, ModuleConf* c) {
   auto& m = *static_cast<SmtpMainConf*>(c);
+  note_relay_directive(s, c);
   if (m.relay_auth_user) p.fail(s, "\"" + s.name() + "\" directive is duplicate");
   std::string path = p.resolve(s.args()[1]);
   std::ifstream in(path);
@@ -94,8 +110,8 @@ const Directive directives[] = {
     {"smtp_route", CTX_MAIN | TAKE2, Slot::main, set_route},
     {"smtp_relayhost", CTX_MAIN | TAKE12, Slot::main, set_relayhost},
     {"smtp_relayhost_auth", CTX_MAIN | TAKE2, Slot::main, set_relayhost_auth},
-    {"smtp_relayhost_tls_verify", CTX_MAIN | TAKE1, Slot::main, set_flag<&SmtpMainConf::relay_tls_verify>},
-    {"smtp_relayhost_tls_ca", CTX_MAIN | TAKE1, Slot::main, set_path<&SmtpMainConf::relay_tls_ca>},
+    {"smtp_relayhost_tls_verify", CTX_MAIN | TAKE1, Slot::main, set_relay_tls_verify},
+    {"smtp_relayhost_tls_ca", CTX_MAIN | TAKE1, Slot::main, set_relay_tls_ca},
     {"smtp_queue_lifetime", CTX_MAIN | TAKE1, Slot::main, set_msec<&SmtpMainConf::queue_lifetime>},
     {"smtp_delay_warning_time", CTX_MAIN | TAKE1, Slot::main, set_msec<&SmtpMainConf::delay_warning_time>},
     {"smtp_queue_retry", CTX_MAIN | TAKE1, Slot::main, set_msec<&SmtpMainConf::queue_retry>},
@@ -133,12 +149,19 @@ std::string init_main_conf(Cycle&, ModuleConf& c) {
   merge(m.delivery, {}, true);
   merge(m.relay_tls_verify, {}, false);
   merge(m.relay_tls_ca, {}, "/etc/ssl/certs/ca-certificates.crt");  // Debian's ca-certificates
+  auto fail_at = [&](std::string_view directive, const std::string& msg) {
+    auto it = m.relay_directives.find(directive);
+    if (it == m.relay_directives.end()) return msg;  // the default's fault: the file as a whole
+    throw ConfError(msg, it->second.first, it->second.second);
+  };
   bool relayhost = std::any_of(m.routes.begin(), m.routes.end(), [](auto& r) { return r.domain == "*"; });
-  if (m.relay_auth_user && !relayhost) return "\"smtp_relayhost_auth\" is given without \"smtp_relayhost\"";
+  if (m.relay_auth_user && !relayhost)
+    return fail_at("smtp_relayhost_auth", "\"smtp_relayhost_auth\" is given without \"smtp_relayhost\"");
   if (*m.relay_tls_verify) {
-    if (!relayhost) return "\"smtp_relayhost_tls_verify\" is on without \"smtp_relayhost\"";
+    if (!relayhost) return fail_at("smtp_relayhost_tls_verify", "\"smtp_relayhost_tls_verify\" is on without \"smtp_relayhost\"");
     std::string err;
-    if (!(m.relay_tls = verifying_client_context(*m.relay_tls_ca, err))) return "\"smtp_relayhost_tls_ca\": " + err;
+    if (!(m.relay_tls = verifying_client_context(*m.relay_tls_ca, err)))
+      return fail_at("smtp_relayhost_tls_ca", "\"smtp_relayhost_tls_ca\": " + err);
   }
   return {};
 }

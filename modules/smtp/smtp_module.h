@@ -3,6 +3,7 @@
 
 typedef struct ssl_ctx_st SSL_CTX;
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -46,6 +47,9 @@ struct SmtpMainConf : ModuleConf {
   std::optional<bool> relay_tls_verify;
   std::optional<std::string> relay_tls_ca;
   std::shared_ptr<SSL_CTX> relay_tls;  // built from them when the config is read
+  // Where the smtp_relayhost_* directives were written, for the errors
+  // found once the whole file is read (no smtp_relayhost, a bad CA file).
+  std::map<std::string, std::pair<std::string, int>, std::less<>> relay_directives;
   std::optional<uint64_t> queue_lifetime;   // ms
   std::optional<uint64_t> delay_warning_time;  // ms; 0: the sender is not told of delays
   std::optional<uint64_t> queue_retry;      // ms, first retry; doubles up to 4h

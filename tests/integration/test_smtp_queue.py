@@ -457,6 +457,7 @@ class ConfigTest(GannetTest):
         g, r = self.check(f"smtp_relayhost_auth me {pw};\n")
         self.assertEqual(r.returncode, 1, r.stderr)
         self.assertIn('"smtp_relayhost_auth" is given without "smtp_relayhost"', r.stderr)
+        self.assertIn(f"in {g.conf}:4\n", r.stderr)  # the directive's line, though found at the end
         g, r = self.check(f"smtp_relayhost_auth me {pw};\nsmtp_relayhost 127.0.0.1:2525;\n")
         self.assertEqual(r.returncode, 0, r.stderr)
         g, r = self.check("smtp_relayhost 127.0.0.1:465 tls;\n")
