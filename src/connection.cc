@@ -172,8 +172,7 @@ void Connection::process_input() {
 // process_input to have answered all of it.
 void Connection::peer_finished() {
   peer_done_ = true;
-  update_reading();
-  if (!paused_) close("client closed");
+  process_input();
 }
 
 void Connection::release_idle_buffers() {
