@@ -155,25 +155,24 @@ void QueueRunner::deliver(const store::QueueEntry& e, uint64_t deadline) {
   }
   std::string dsn_mail = mail_dsn_params(e);
   for (auto& [domain, d] : by_domain) {
-    // Through the relay host: its login and certificate check apply.
     auto* via = find_route(conf_.routes, domain);
-    std::string relay = via && via->domain == "*" ? via->host : "";
-    bool relay_ssl = !relay.empty() && via->ssl;
-    route(domain, deadline, [this, alive = alive_, attempt, rcpts = d.addresses, dsn = d.dsn, dsn_mail, message,
-                             sender = e.sender, smtputf8 = e.smtputf8, deadline, one_done,
-                             relay, relay_ssl](Addresses addrs, ClientReply failure) {
+    auto* relay = via && via->domain == "*" ? via : nullptr;  // its login and certificate check apply
+    route(domain, via, deadline, [this, alive = alive_, attempt, rcpts = d.addresses, dsn = d.dsn, dsn_mail, message,
+                                  sender = e.sender, smtputf8 = e.smtputf8, deadline, one_done,
+                                  relay](Addresses addrs, ClientReply failure) {
       if (!*alive) return;
       if (addrs.empty()) {
         for (auto& r : rcpts) attempt->results[r] = failure;
         return one_done();
       }
       ClientJob job{std::move(addrs), *conf_.helo_name, sender, rcpts, message, dsn_mail, dsn, smtputf8, deadline,
-                    {}, {}, {}, {}, relay_ssl};
-      if (!relay.empty()) {
+                    {}, {}, {}, {}, false};
+      if (relay) {
         job.auth_user = conf_.relay_auth_user.value_or("");
         job.auth_password = conf_.relay_auth_password.value_or("");
         job.tls_verify = conf_.relay_tls;
-        job.tls_name = relay;
+        job.tls_name = relay->host;
+        job.implicit_tls = relay->ssl;
       }
       SmtpClient::start(worker_.loop(), std::move(job), [attempt, rcpts, one_done](std::vector<ClientReply> replies) {
         for (size_t i = 0; i < rcpts.size(); i++) attempt->results[rcpts[i]] = replies[i];
@@ -188,9 +187,8 @@ void QueueRunner::deliver(const store::QueueEntry& e, uint64_t deadline) {
 // (RFC 7505). A domain that does not exist, or that has neither MX nor
 // address, fails at once (5.1.2, as Postfix does); only a failed lookup
 // (SERVFAIL, time-out) is worth a retry.
-void QueueRunner::route(const std::string& domain, uint64_t deadline, Routed done) {
-  if (auto* r = find_route(conf_.routes, domain))
-    return resolve_hosts({{r->host, 0}}, r->port, false, deadline, std::move(done));
+void QueueRunner::route(const std::string& domain, const SmtpMainConf::Route* via, uint64_t deadline, Routed done) {
+  if (via) return resolve_hosts({{via->host, 0}}, via->port, false, deadline, std::move(done));
   uint16_t port = static_cast<uint16_t>(*conf_.delivery_port);
   resolver_->mx(domain, [this, alive = alive_, domain, port, deadline, done = std::move(done)](Resolver::Result res,
                                                                                               std::vector<MxHost> hosts) {

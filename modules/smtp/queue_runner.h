@@ -43,7 +43,8 @@ class QueueRunner {
   void scan();
   void claim(uint64_t id);
   void deliver(const store::QueueEntry& e, uint64_t deadline);
-  void route(const std::string& domain, uint64_t deadline, Routed done);
+  // via: the domain's find_route(), looked up once by the caller.
+  void route(const std::string& domain, const SmtpMainConf::Route* via, uint64_t deadline, Routed done);
   // implicit: hosts is the domain itself (no MX), which then fails for
   // good when it has no address either.
   void resolve_hosts(std::vector<MxHost> hosts, uint16_t port, bool implicit, uint64_t deadline, Routed done);

@@ -2,7 +2,6 @@
 
 #include <unistd.h>
 
-#include <algorithm>
 #include <fstream>
 
 #include "conf.h"
@@ -52,8 +51,6 @@ void set_relayhost(ConfParser& p, const Stmt& s, ModuleConf* c) {
   static_cast<SmtpMainConf*>(c)->routes.back().ssl = s.args().size() == 2;
 }
 
-// smtp_relayhost_auth LOGIN FILE: the password is the file's first line,
-// so it stays out of a config file that more people may read.
 // Remembers where a smtp_relayhost_* directive was, for init_main_conf.
 void note_relay_directive(const Stmt& s, ModuleConf* c) {
   static_cast<SmtpMainConf*>(c)->relay_directives[s.name()] = {s.file, s.line};
@@ -69,6 +66,8 @@ void set_relay_tls_ca(ConfParser& p, const Stmt& s, ModuleConf* c) {
   note_relay_directive(s, c);
 }
 
+// smtp_relayhost_auth LOGIN FILE: the password is the file's first line,
+// so it stays out of a config file that more people may read.
 void set_relayhost_auth(ConfParser& p, const Stmt& s, ModuleConf* c) {
   auto& m = *static_cast<SmtpMainConf*>(c);
   note_relay_directive(s, c);
@@ -154,7 +153,7 @@ std::string init_main_conf(Cycle&, ModuleConf& c) {
     if (it == m.relay_directives.end()) return msg;  // the default's fault: the file as a whole
     throw ConfError(msg, it->second.first, it->second.second);
   };
-  bool relayhost = std::any_of(m.routes.begin(), m.routes.end(), [](auto& r) { return r.domain == "*"; });
+  bool relayhost = find_route(m.routes, "*") != nullptr;
   if (m.relay_auth_user && !relayhost)
     return fail_at("smtp_relayhost_auth", "\"smtp_relayhost_auth\" is given without \"smtp_relayhost\"");
   if (*m.relay_tls_verify) {
