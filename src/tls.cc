@@ -225,20 +225,24 @@ BIO* new_transport_bio(TlsTransport* transport) {
   return bio;
 }
 
+namespace {
+
+SSL_CTX* new_client_context(int verify_mode) {
+  SSL_CTX* c = SSL_CTX_new(TLS_method());
+  SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION);
+  SSL_CTX_set_verify(c, verify_mode, nullptr);
+  return c;
+}
+
+}  // namespace
+
 SSL_CTX* client_tls_context() {
-  static SSL_CTX* ctx = [] {
-    SSL_CTX* c = SSL_CTX_new(TLS_method());
-    SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION);
-    SSL_CTX_set_verify(c, SSL_VERIFY_NONE, nullptr);
-    return c;
-  }();
+  static SSL_CTX* ctx = new_client_context(SSL_VERIFY_NONE);
   return ctx;
 }
 
 std::shared_ptr<SSL_CTX> verifying_client_context(const std::string& ca_file, std::string& err) {
-  std::shared_ptr<SSL_CTX> c(SSL_CTX_new(TLS_method()), SSL_CTX_free);
-  SSL_CTX_set_min_proto_version(c.get(), TLS1_2_VERSION);
-  SSL_CTX_set_verify(c.get(), SSL_VERIFY_PEER, nullptr);
+  std::shared_ptr<SSL_CTX> c(new_client_context(SSL_VERIFY_PEER), SSL_CTX_free);
   if (SSL_CTX_load_verify_locations(c.get(), ca_file.c_str(), nullptr) != 1) {
     err = "cannot load the CA certificates in \"" + ca_file + "\" (" + tls_error_text() + ")";
     return nullptr;

@@ -312,13 +312,14 @@ int import_maildir(Ctl& c) {
     auto files = message_files(f.dir);
     size_t present = 0;
     bool again = false;
-    HeldBefore held(c, mailbox_id);
     auto uidlist = adopt_uidlist(c, f.dir, mailbox_id, files, again);
+    std::optional<HeldBefore> held;  // matched by UID instead when again
+    if (!again) held.emplace(c, mailbox_id);
     for (auto& m : files) {
       std::string data;
       if (!read_file(m.path, data, err))  // gone? Dovecot renames files: stop it during the import
         return fail(err + " (" + std::to_string(total + batch.done()) + " messages were imported before)");
-      if (again ? already_imported(c, mailbox_id, m.uid, data) : held.holds(data, m.mtime)) {
+      if (again ? already_imported(c, mailbox_id, m.uid, data) : held->holds(data, m.mtime)) {
         present++;
         continue;
       }

@@ -108,9 +108,8 @@ std::vector<std::string> check(Txn& t, Stats* stats) {
   for (auto& [id, n] : refs) bad.push_back("a message or queue entry points to missing body " + std::to_string(id));
   for (uint64_t id : data_only) bad.push_back("body " + std::to_string(id) + ": data without its record");
   // New bodies go at the end of their table (MDB_APPEND): the counter must be past the last.
-  if (last_body && next_counter(t, "next:body") <= last_body)
-    bad.push_back("next:body is " + std::to_string(next_counter(t, "next:body")) + ", not above body " +
-                  std::to_string(last_body));
+  if (uint64_t next = next_counter(t, "next:body"); last_body && next <= last_body)
+    bad.push_back("next:body is " + std::to_string(next) + ", not above body " + std::to_string(last_body));
   if (stats) *stats = st;
   return bad;
 }

@@ -96,10 +96,10 @@ bool decode(std::string_view in, Body& b) {
 namespace {
 
 // What may follow the recipients, marked by a version number: 1 = the DSN
-// requests; 2 = the DSN requests, then flags (SMTPUTF8, delay warned). Written only when
-// there is something to write, and as 1 while no flag is set, so an entry
-// without them is encoded exactly as before they were kept, and old
-// entries still decode.
+// requests; 2 = the DSN requests, then flags (SMTPUTF8, delay warned).
+// Written only when there is something to write, and as 1 while no flag is
+// set, so an entry without them is encoded exactly as before they were
+// kept, and old entries still decode.
 constexpr uint64_t kQueueDsn = 1;
 constexpr uint64_t kQueueDsnFlags = 2;
 constexpr uint64_t kFlagSmtputf8 = 1;
