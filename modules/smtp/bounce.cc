@@ -55,6 +55,8 @@ bool any_with(const DsnReport& r, std::string_view action) {
   return std::any_of(r.recipients.begin(), r.recipients.end(), [&](auto& x) { return x.action == action; });
 }
 bool any_failed(const DsnReport& r) { return any_with(r, "failed"); }
+// delivered, relayed or expanded: the news is good.
+bool succeeded(const DsnRecipient& x) { return x.action != "failed" && x.action != "delayed"; }
 
 // Looks like an SMTP reply ("550 ..."), so it can be a Diagnostic-Code.
 bool smtp_reply(std::string_view s) { return s.size() > 3 && s[0] >= '2' && s[0] <= '5' && s[3] == ' '; }
@@ -75,10 +77,10 @@ std::string human_part(const DsnReport& r) {
       if (x.action == "delayed") m += "<" + x.address + ">: " + x.reply + "\r\n  (tried until " + date(x.retry_until) + ")\r\n";
     m += "\r\n";
   }
-  if (std::any_of(r.recipients.begin(), r.recipients.end(), [](auto& x) { return x.action != "failed" && x.action != "delayed"; })) {
+  if (std::any_of(r.recipients.begin(), r.recipients.end(), succeeded)) {
     m += "Your message was delivered, as you asked to be told, to:\r\n\r\n";
     for (auto& x : r.recipients)
-      if (x.action != "failed" && x.action != "delayed") m += "<" + x.address + ">: " + x.action + "\r\n";
+      if (succeeded(x)) m += "<" + x.address + ">: " + x.action + "\r\n";
     m += "\r\nA message relayed to a system that does not report deliveries may still fail there.\r\n";
   }
   return m;
