@@ -38,7 +38,7 @@ struct Outcome {
 // time, as a fast peer does, others take pseudo-random sizes.
 Outcome run(std::string_view stream, size_t max_size, uint32_t seed) {
   const Protocol& p = smtp_protocol();
-  LineReader reader(p.line_end, p.max_line);
+  LineReader reader(kDataLineEnd, p.max_line);
   const size_t cap = p.max_line + 2;  // Connection's input buffer
   DataBody body;
   body.start(max_size);
@@ -135,7 +135,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size > kMaxInput) return -1;
   std::string_view s(reinterpret_cast<const char*>(data), size);
   const size_t max_line = smtp_protocol().max_line;
-  check(smtp_protocol().line_end == LineEnd::crlf);
+  check(kDataLineEnd == LineEnd::crlf);
 
   Outcome want = reference(s, max_line);
   Outcome got = run(s, kMaxInput + 1, 0);

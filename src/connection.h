@@ -36,6 +36,8 @@ class Connection final : public TlsTransport {
   void write(std::string_view data);
   // The next n bytes go to Session::on_bytes instead of on_line.
   void read_bytes(uint64_t n);
+  // How the next lines end; the protocol's line_end until changed.
+  void set_line_end(LineEnd end) { reader_.set_end(end); }
   // Stops handing input to the session until resume().
   void pause();
   void resume();

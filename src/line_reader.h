@@ -22,6 +22,9 @@ class LineReader {
   // Looks at data and sets `used` to how many bytes were consumed.
   Result next(std::string_view data, std::string_view& line, size_t& used);
   bool skipping() const { return skipping_; }
+  // A protocol may change how its lines end between lines (SMTP: commands
+  // end at LF, DATA only at CRLF).
+  void set_end(LineEnd end) { end_ = end; }
   void reset() { skipping_ = false; }
 
  private:

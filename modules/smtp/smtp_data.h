@@ -2,7 +2,7 @@
 // time as the core line reader hands them over. Pure: no session, no
 // socket, so the tests and the fuzzer drive it directly.
 //
-// Lines reach it split at CRLF only (SMTP's LineEnd::crlf): a bare LF or
+// Lines reach it split at CRLF only (kDataLineEnd): a bare LF or
 // CR stays inside a line, so <LF>.<LF> and its cousins can never end the
 // message (SMTP smuggling, CVE-2023-51764). Such a message is still read to
 // its real end, then refused whole.
@@ -12,10 +12,15 @@
 #include <string>
 #include <string_view>
 
+#include "module.h"
+
 namespace gannet::smtp {
 
 // A text line without its CRLF and without a stuffing dot (RFC 5321 4.5.3.1.6).
 inline constexpr size_t kMaxTextLine = 998;
+// Commands end at LF or CRLF, as Postfix reads them; DATA only at CRLF.
+inline constexpr LineEnd kCommandLineEnd = LineEnd::lf;
+inline constexpr LineEnd kDataLineEnd = LineEnd::crlf;
 
 class DataBody {
  public:

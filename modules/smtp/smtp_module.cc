@@ -200,7 +200,7 @@ std::string merge_conf(const ModuleConf& parent, ModuleConf& child) {
 // line, both with their CRLF, not counting a stuffing dot: the reader
 // takes 999, commands and text lines check their own limits.
 const Protocol protocol{.name = "smtp", .default_port = 25, .default_ssl_port = 465,
-                        .line_end = LineEnd::crlf, .max_line = kMaxTextLine + 1, .make_session = make_session};
+                        .line_end = kCommandLineEnd, .max_line = kMaxTextLine + 1, .make_session = make_session};
 
 }  // namespace
 }  // namespace smtp

@@ -269,6 +269,7 @@ void SmtpSession::cmd_data(std::string_view arg) {
   if (state_ != State::mail || rcpts_.empty()) return reply("503 5.5.1 Error: need RCPT command");
   if (chunking_) return reply("503 5.5.1 Error: DATA after BDAT");
   state_ = State::data;
+  conn_.set_line_end(kDataLineEnd);
   data_.start(*conf_.max_message_size, trace_headers());
   reply("354 End data with <CR><LF>.<CR><LF>");
 }
@@ -278,6 +279,7 @@ void SmtpSession::cmd_data(std::string_view arg) {
 // transaction's, which BDAT shares.
 void SmtpSession::data_line(std::string_view line) {
   if (!data_.line(line)) return;
+  conn_.set_line_end(kCommandLineEnd);
   message_ = data_.take_message();
   too_big_ = data_.too_big();
   bare_newline_ = data_.bare_newline();

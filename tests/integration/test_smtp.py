@@ -166,6 +166,36 @@ class MxTest(SmtpTest):
         self.assertEqual(self.inbox("alice"), [])
         self.assertEqual(self.inbox("bob"), [])
 
+    def test_commands_ending_in_bare_lf_are_answered(self):
+        # printf 'EHLO a\nQUIT\n' | nc: answered at once, as Postfix does.
+        r = Raw(self.mx)
+        r.reply()
+        r.send("EHLO a\nQUIT\n")
+        r.sock.shutdown(socket.SHUT_WR)
+        self.assertEqual(r.reply()[0], 250)
+        self.assertEqual(r.reply()[0], 221)
+        self.assertTrue(r.closed())
+
+    def test_bare_lf_commands_but_data_ends_only_at_crlf_dot_crlf(self):
+        r = Raw(self.mx)
+        r.reply()
+        r.send("EHLO a\nMAIL FROM:<x@remote.test>\nRCPT TO:<alice@example.test>\nDATA\n")
+        self.assertEqual([r.reply()[0] for _ in range(4)], [250, 250, 250, 354])
+        # In DATA a bare LF is part of a line: "\n.\n" ends nothing, and the
+        # commands after it are message text, refused with the message.
+        r.send("Subject: lf\n\nbody\n.\nRCPT TO:<bob@example.test>\n\r\n.\r\n")
+        code, lines = r.reply()
+        self.assertEqual(code, 550, lines)
+        self.assertEqual(r.cmd("NOOP")[0], 250)
+        # After the message, commands end at LF again.
+        r.send("MAIL FROM:<x@remote.test>\nRCPT TO:<bob@example.test>\nDATA\n")
+        self.assertEqual([r.reply()[0] for _ in range(3)], [250, 250, 354])
+        r.send("Subject: crlf\r\n\r\nbody\r\n.\r\nQUIT\n")
+        self.assertEqual(r.reply()[0], 250)
+        self.assertEqual(r.reply()[0], 221)
+        self.assertEqual(self.inbox("alice"), [])
+        self.assertEqual(len(self.inbox("bob")), 1)
+
     def test_starttls_discards_pipelined_plaintext(self):
         r = Raw(self.mx)
         r.reply()

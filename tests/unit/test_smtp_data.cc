@@ -26,7 +26,7 @@ struct Read {
 // Feeds `stream`, `step` bytes at a time, into a body limited to max_size.
 Read read_data(std::string_view stream, size_t max_size = 1 << 20, size_t step = 4096) {
   const Protocol& p = *smtp_module.protocol;
-  LineReader reader(p.line_end, p.max_line);
+  LineReader reader(kDataLineEnd, p.max_line);
   DataBody body;
   body.start(max_size);
   std::string kept;
@@ -63,7 +63,8 @@ Read read_data(std::string_view stream, size_t max_size = 1 << 20, size_t step =
 }  // namespace
 
 TEST_CASE("DATA: SMTP reads lines with CRLF ends only, at most 998 octets and a stuffing dot", "[smtp][data]") {
-  REQUIRE(smtp_module.protocol->line_end == LineEnd::crlf);
+  REQUIRE(kDataLineEnd == LineEnd::crlf);
+  REQUIRE(smtp_module.protocol->line_end == LineEnd::lf);  // commands, as Postfix
   REQUIRE(smtp_module.protocol->max_line == 999);
 }
 
