@@ -4,6 +4,7 @@
 #include <dlfcn.h>
 #include <grp.h>
 #include <pwd.h>
+#include <unistd.h>
 
 #include "listen_addr.h"
 #include "store/store_module.h"
@@ -23,14 +24,19 @@ void set_worker_processes(ConfParser& p, const Stmt& s, ModuleConf* c) {
   f = *n;
 }
 
+bool take_account(CoreConf& cf, const std::string& name) {
+  const passwd* pw = getpwnam(name.c_str());
+  if (!pw) return false;
+  cf.user = name;
+  cf.uid = static_cast<int>(pw->pw_uid);
+  cf.gid = static_cast<int>(pw->pw_gid);
+  return true;
+}
+
 void set_user(ConfParser& p, const Stmt& s, ModuleConf* c) {
   auto* cf = static_cast<CoreConf*>(c);
   if (cf->user) p.fail(s, "\"user\" directive is duplicate");
-  const passwd* pw = getpwnam(s.args()[0].c_str());
-  if (!pw) p.fail(s, "getpwnam(\"" + s.args()[0] + "\") failed");
-  cf->user = s.args()[0];
-  cf->uid = static_cast<int>(pw->pw_uid);
-  cf->gid = static_cast<int>(pw->pw_gid);
+  if (!take_account(*cf, s.args()[0])) p.fail(s, "getpwnam(\"" + s.args()[0] + "\") failed");
   if (s.args().size() == 2) {
     const group* gr = getgrnam(s.args()[1].c_str());
     if (!gr) p.fail(s, "getgrnam(\"" + s.args()[1] + "\") failed");
@@ -178,6 +184,15 @@ std::string init_core_conf(Cycle& cycle, ModuleConf& c) {
   merge(cf.error_log, {}, cycle.prefix + "/logs/error.log");
   merge(cf.error_level, {}, Level::error);
   merge(cf.worker_shutdown_timeout, {}, 60'000);
+  // A root master never runs its workers as root unless told to: they
+  // parse what strangers send. nobody only when the install step's
+  // account is missing (the master says so).
+  if (!cf.user && geteuid() == 0) {
+    cf.user_implicit = true;
+    if (!take_account(cf, kDefaultUser) && !take_account(cf, "nobody"))
+      return "no \"user\" directive, and neither the \"" + std::string(kDefaultUser) +
+             "\" nor the \"nobody\" account exists to run the workers as";
+  }
   return {};
 }
 

@@ -20,6 +20,7 @@ struct CoreConf : ModuleConf {
   std::optional<uint64_t> worker_shutdown_timeout;  // ms
   // resolved by init_main_conf
   int uid = -1, gid = -1;
+  bool user_implicit = false;  // no "user" line: a root master chose the account
 };
 
 struct EventsConf : ModuleConf {
@@ -41,6 +42,10 @@ struct MailSrvConf : ModuleConf {
   std::optional<uint64_t> max_output;        // stop reading above this much pending output
   std::optional<std::string> session_log;
 };
+
+// The account a root master runs its workers as when no "user" is set;
+// tools/install creates it.
+inline constexpr const char* kDefaultUser = "gannet";
 
 extern Module core_module;
 extern Module events_module;

@@ -87,6 +87,15 @@ void Master::use_logs(const Cycle& c) {
   error_log().level = *core.error_level;
 }
 
+void log_worker_user(const CoreConf& core) {
+  if (geteuid() != 0) return;  // the workers stay who the master is
+  if (core.user_implicit && *core.user != kDefaultUser)
+    GLOG(Level::warn, "no \"%s\" account (tools/install makes it): workers run as \"%s\"; set \"user\" to choose",
+         kDefaultUser, core.user->c_str());
+  GLOG(Level::notice, "workers run as user \"%s\" (uid %d, gid %d)%s", core.user->c_str(), core.uid, core.gid,
+       core.user_implicit ? ", the default" : "");
+}
+
 void Master::become_worker(int slot) {
   sigset_t none;
   sigemptyset(&none);
@@ -196,6 +205,7 @@ int Master::run() {
   }
   use_logs(*cycle_);
   auto& core = cycle_->main_conf<CoreConf>(core_module);
+  log_worker_user(core);
   {
     std::ofstream pid(*core.pid, std::ios::trunc);
     pid << getpid() << "\n";
