@@ -3,6 +3,8 @@
 #include <openssl/bio.h>
 #include <openssl/ssl.h>
 
+#include <unistd.h>
+
 #include <cstring>
 
 #include "core_module.h"
@@ -23,15 +25,16 @@ Connection::~Connection() {
   worker_.buffers().give(raw_);
 }
 
-void Connection::start(uv_stream_t* listener) {
+void Connection::start(int fd) {
   uv_tcp_init(worker_.loop(), &tcp_);
   uv_timer_init(worker_.loop(), &timer_);
   tcp_.data = timer_.data = this;
   handles_open_ = 2;
   worker_.add(this);
   started_ms_ = uv_now(worker_.loop());
-  if (uv_accept(listener, reinterpret_cast<uv_stream_t*>(&tcp_)) != 0) {
-    abort("accept failed");
+  if (uv_tcp_open(&tcp_, fd) != 0) {
+    ::close(fd);
+    abort("cannot take the socket");
     return;
   }
   uv_tcp_nodelay(&tcp_, 1);

@@ -30,7 +30,7 @@ class Connection final : public TlsTransport {
   Connection& operator=(const Connection&) = delete;
 
   // Takes the accepted socket and starts the session (or the handshake).
-  void start(uv_stream_t* listener);
+  void start(int fd);  // an accepted socket, now this connection's
 
   // --- for sessions ---
   void write(std::string_view data);

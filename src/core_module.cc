@@ -149,6 +149,7 @@ const Directive core_directives[] = {
     {"pid", CTX_MAIN | TAKE1, Slot::main, set_path<&CoreConf::pid>},
     {"error_log", CTX_MAIN | TAKE12, Slot::main, set_error_log},
     {"worker_shutdown_timeout", CTX_MAIN | TAKE1, Slot::main, set_timeout<&CoreConf::worker_shutdown_timeout>},
+    {"worker_rlimit_nofile", CTX_MAIN | TAKE1, Slot::main, set_number<&CoreConf::worker_rlimit_nofile, 1, 1 << 30>},
     {"load_module", CTX_MAIN | TAKE1, Slot::main, load_module},
     {"events", CTX_MAIN | BLOCK | TAKE0, Slot::main, events_block},
     {"mail", CTX_MAIN | BLOCK | TAKE0, Slot::main, mail_block},

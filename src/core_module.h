@@ -18,6 +18,7 @@ struct CoreConf : ModuleConf {
   std::optional<std::string> error_log;
   std::optional<Level> error_level;
   std::optional<uint64_t> worker_shutdown_timeout;  // ms
+  std::optional<int64_t> worker_rlimit_nofile;
   // resolved by init_main_conf
   int uid = -1, gid = -1;
   bool user_implicit = false;  // no "user" line: a root master chose the account
@@ -46,6 +47,10 @@ struct MailSrvConf : ModuleConf {
 // The account a root master runs its workers as when no "user" is set;
 // tools/install creates it.
 inline constexpr const char* kDefaultUser = "gannet";
+
+// Descriptors a worker keeps for other than connections: the store, logs,
+// spooled messages, DNS; the connection limit leaves this many free.
+inline constexpr size_t kReservedFds = 128;
 
 extern Module core_module;
 extern Module events_module;

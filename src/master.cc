@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -96,6 +97,37 @@ void log_worker_user(const CoreConf& core) {
        core.user_implicit ? ", the default" : "");
 }
 
+// Each connection is a descriptor: worker_connections means nothing under a
+// soft limit of 1024. worker_rlimit_nofile sets both limits, as in nginx;
+// without it the soft limit is raised to what the config needs, as far as
+// the hard limit (or past it, for root) allows. Workers inherit it.
+void set_nofile(const Cycle& c, int slots) {
+  auto& core = c.main_conf<CoreConf>(core_module);
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  if (core.worker_rlimit_nofile) {
+    rlim_t n = *core.worker_rlimit_nofile;
+    rlimit want{n, n};
+    if (setrlimit(RLIMIT_NOFILE, &want) != 0)
+      GLOG(Level::warn, "worker_rlimit_nofile %llu: setrlimit() failed: %s (the limits are %llu soft, %llu hard)",
+           static_cast<unsigned long long>(n), strerror(errno), static_cast<unsigned long long>(rl.rlim_cur),
+           static_cast<unsigned long long>(rl.rlim_max));
+    return;
+  }
+  rlim_t need = *c.main_conf<EventsConf>(events_module).worker_connections + kReservedFds +
+                c.listens.size() * static_cast<rlim_t>(slots);
+  if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= need) return;
+  rlimit want{need, std::max(need, rl.rlim_max)};
+  if (need > rl.rlim_max && setrlimit(RLIMIT_NOFILE, &want) == 0) return;  // root may raise the hard limit
+  want = {std::min(need, rl.rlim_max), rl.rlim_max};
+  setrlimit(RLIMIT_NOFILE, &want);
+  if (need > rl.rlim_max)
+    GLOG(Level::warn,
+         "worker_connections needs %llu open files, but the hard limit is %llu: a worker takes fewer connections "
+         "(raise the limit, e.g. LimitNOFILE= in the unit, or lower worker_connections)",
+         static_cast<unsigned long long>(need), static_cast<unsigned long long>(rl.rlim_max));
+}
+
 void Master::become_worker(int slot) {
   sigset_t none;
   sigemptyset(&none);
@@ -179,6 +211,7 @@ void Master::reload() {
   if (err.empty() && open_logs(*next, err) && listeners_.prepare(*next, slots, err)) {
     std::swap(cycle_, next);  // next is now the old cycle
     generation_++;
+    set_nofile(*cycle_, slots);
     for (int i = 0; i < slots; i++) spawn(i);
     for (auto& p : procs_)
       if (p.generation != generation_ && !p.exiting) {
@@ -206,6 +239,7 @@ int Master::run() {
   use_logs(*cycle_);
   auto& core = cycle_->main_conf<CoreConf>(core_module);
   log_worker_user(core);
+  set_nofile(*cycle_, slots);
   {
     std::ofstream pid(*core.pid, std::ios::trunc);
     pid << getpid() << "\n";

@@ -14,7 +14,7 @@ namespace gannet {
 
 // Bumped whenever a struct a module sees changes layout; load_module
 // refuses a shared object built against another value.
-inline constexpr uint32_t kModuleAbi = 1;
+inline constexpr uint32_t kModuleAbi = 2;
 
 class Connection;
 class Session;
@@ -36,6 +36,9 @@ struct Protocol {
   size_t max_line = 8192;
   // Builds the session for a new connection; the connection owns it.
   std::unique_ptr<Session> (*make_session)(Connection&) = nullptr;
+  // The line a connection refused for want of room is sent before the
+  // close (SMTP's 421); none on an implicit-TLS port.
+  std::string (*busy_reply)(const ServerConf&) = nullptr;
 };
 
 struct Module {

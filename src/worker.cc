@@ -2,7 +2,11 @@
 // gracefully (drain) or fast when the master says so.
 #include "worker.h"
 
+#include <dirent.h>
+#include <sys/resource.h>
+
 #include <csignal>
+#include <cstdio>
 
 #include "connection.h"
 #include "core_module.h"
@@ -10,23 +14,26 @@
 
 namespace gannet {
 
+namespace {
+
+size_t open_fd_count() {
+  size_t n = 0;
+  if (DIR* d = opendir("/proc/self/fd")) {
+    while (readdir(d)) n++;
+    closedir(d);
+    n = n > 3 ? n - 3 : 0;  // ".", ".." and the directory's own descriptor
+  }
+  return n;
+}
+
+}  // namespace
+
 Worker::Worker(const Cycle& cycle, int slot, std::vector<int> listen_fds)
-    : cycle_(cycle), slot_(slot), buffers_(16u << 10) {
+    : cycle_(cycle), slot_(slot), buffers_(16u << 10), acceptor_(*this, cycle) {
   uv_loop_init(&loop_);
   LogFile::attach_loop(&loop_);
-  max_connections_ = *cycle.main_conf<EventsConf>(events_module).worker_connections;
-  for (size_t i = 0; i < cycle.listens.size(); i++) {
-    auto l = std::make_unique<Listener>();
-    l->worker = this;
-    l->addr = &cycle.listens[i];
-    uv_tcp_init(&loop_, &l->tcp);
-    l->tcp.data = l.get();
-    if (uv_tcp_open(&l->tcp, listen_fds[i]) != 0 ||
-        uv_listen(reinterpret_cast<uv_stream_t*>(&l->tcp), 511, on_connection) != 0) {
-      GLOG(Level::alert, "worker %d cannot listen on %s", slot, l->addr->text.c_str());
-    }
-    listeners_.push_back(std::move(l));
-  }
+  acceptor_.start(listen_fds);
+  limit_connections();
   for (int signum : {SIGQUIT, SIGTERM, SIGINT, SIGUSR1, SIGHUP}) {
     auto s = std::make_unique<uv_signal_t>();
     uv_signal_init(&loop_, s.get());
@@ -53,6 +60,7 @@ int Worker::run() {
       return 2;
     }
   }
+  limit_connections();  // again: the modules' descriptors are open now
   GLOG(Level::notice, "worker %d started", slot_);
   uv_run(&loop_, UV_RUN_DEFAULT);
   for (const Module* m : cycle_.modules)
@@ -61,27 +69,29 @@ int Worker::run() {
   return 0;
 }
 
-void Worker::on_connection(uv_stream_t* s, int status) {
-  auto* l = static_cast<Listener*>(s->data);
-  if (status < 0) {
-    GLOG(Level::error, "accept on %s failed: %s", l->addr->text.c_str(), uv_strerror(status));
-    return;
-  }
-  l->worker->accept(*l);
+void Worker::adopt(const ListenAddr& addr, int fd) {
+  auto* c = new Connection(*this, *cycle_.servers[addr.server], addr.ssl);
+  c->start(fd);  // the connection owns itself from here
 }
 
-void Worker::accept(Listener& l) {
-  if (connections_ >= max_connections_) {
-    // Take it off the queue and close it at once: no session, no greeting.
-    GLOG(Level::alert, "%zu worker_connections are not enough", max_connections_);
-    auto* t = new uv_tcp_t;
-    uv_tcp_init(&loop_, t);
-    uv_accept(reinterpret_cast<uv_stream_t*>(&l.tcp), reinterpret_cast<uv_stream_t*>(t));
-    uv_close(reinterpret_cast<uv_handle_t*>(t), [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
-    return;
+// The connections a worker can hold: worker_connections, or fewer when the
+// open file limit leaves no descriptor for more (each takes one, and the
+// store, logs and temp files need some).
+void Worker::limit_connections() {
+  static char why[160];
+  size_t max = *cycle_.main_conf<EventsConf>(events_module).worker_connections;
+  snprintf(why, sizeof why, "worker_connections (%zu) reached", max);
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+    size_t open_now = open_fd_count();
+    size_t room = rl.rlim_cur > open_now + kReservedFds ? rl.rlim_cur - open_now - kReservedFds : 0;
+    if (room < max) {
+      max = room;
+      snprintf(why, sizeof why, "the open file limit (%llu) allows no more; raise worker_rlimit_nofile",
+               static_cast<unsigned long long>(rl.rlim_cur));
+    }
   }
-  auto* c = new Connection(*this, *cycle_.servers[l.addr->server], l.addr->ssl);
-  c->start(reinterpret_cast<uv_stream_t*>(&l.tcp));  // the connection owns itself from here
+  acceptor_.set_limit(max, why);
 }
 
 void Worker::add(Connection* c) {
@@ -115,13 +125,8 @@ void Worker::on_signal(uv_signal_t* s, int signum) {
   }
 }
 
-void Worker::stop_accepting() {
-  for (auto& l : listeners_)
-    if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&l->tcp))) uv_close(reinterpret_cast<uv_handle_t*>(&l->tcp), nullptr);
-}
-
 void Worker::shutdown(bool graceful) {
-  stop_accepting();
+  acceptor_.stop();
   bool was_draining = draining_;
   draining_ = true;
   if (graceful && !was_draining) {

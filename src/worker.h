@@ -6,6 +6,7 @@
 #include <memory>
 #include <vector>
 
+#include "acceptor.h"
 #include "buffer.h"
 #include "cycle.h"
 
@@ -30,32 +31,26 @@ class Worker {
   // What SIGQUIT (graceful) and SIGTERM (fast) do.
   void shutdown(bool graceful);
 
+  // A connection the acceptor took: its session starts on the socket.
+  void adopt(const ListenAddr& addr, int fd);
   void add(Connection* c);
   void remove(Connection* c);  // when a connection is gone
 
  private:
-  struct Listener {
-    uv_tcp_t tcp;
-    Worker* worker;
-    const ListenAddr* addr;
-  };
-  static void on_connection(uv_stream_t*, int status);
   static void on_signal(uv_signal_t*, int signum);
   static void on_shutdown_timer(uv_timer_t*);
-  void accept(Listener& l);
-  void stop_accepting();
+  void limit_connections();
   void maybe_exit();
 
   const Cycle& cycle_;
   int slot_;
   uv_loop_t loop_{};
   BufferPool buffers_;
-  std::vector<std::unique_ptr<Listener>> listeners_;
+  Acceptor acceptor_;
   std::vector<std::unique_ptr<uv_signal_t>> signals_;
   uv_timer_t shutdown_timer_{};
   Connection* head_ = nullptr;
   size_t connections_ = 0;
-  size_t max_connections_ = 0;
   bool draining_ = false;
   bool exiting_ = false;
 };

@@ -144,7 +144,8 @@ std::unique_ptr<Session> make_session(Connection& c) { return std::make_unique<E
 
 const Protocol echo_protocol{
     .name = "echo", .default_port = 7, .default_ssl_port = 0,
-    .line_end = LineEnd::lf, .max_line = 4096, .make_session = make_session};
+    .line_end = LineEnd::lf, .max_line = 4096, .make_session = make_session,
+    .busy_reply = [](const ServerConf&) { return std::string("-ERR busy\r\n"); }};
 
 std::unique_ptr<ModuleConf> create_conf() { return std::make_unique<EchoConf>(); }
 

@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "conf.h"
+#include "core_module.h"
 #include "cycle.h"
 #include "listen_addr.h"
 #include "queue_runner.h"
@@ -199,8 +200,14 @@ std::string merge_conf(const ModuleConf& parent, ModuleConf& child) {
 // RFC 5321 4.5.3.1.4-6: 512 octets for a command line, 1000 for a text
 // line, both with their CRLF, not counting a stuffing dot: the reader
 // takes 999, commands and text lines check their own limits.
+// RFC 5321 3.8: a server that cannot take the session says 421 and closes.
+std::string busy_reply(const ServerConf& srv) {
+  return "421 4.3.2 " + *srv.conf<MailSrvConf>(mail_module).server_name + " Too many connections, try again later\r\n";
+}
+
 const Protocol protocol{.name = "smtp", .default_port = 25, .default_ssl_port = 465,
-                        .line_end = kCommandLineEnd, .max_line = kMaxTextLine + 1, .make_session = make_session};
+                        .line_end = kCommandLineEnd, .max_line = kMaxTextLine + 1, .make_session = make_session,
+                        .busy_reply = busy_reply};
 
 }  // namespace
 }  // namespace smtp

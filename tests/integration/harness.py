@@ -69,6 +69,7 @@ class Gannet:
         self.error_log = os.path.join(self.dir, "error.log")
         self.workers = workers
         self.proc = None
+        self.preexec = None  # run in the child before exec, e.g. to set limits
         self.write_conf(conf_text)
 
     def write_conf(self, body):
@@ -77,7 +78,8 @@ class Gannet:
             f.write(head + body)
 
     def start(self):
-        self.proc = subprocess.Popen([GANNET, "-c", self.conf], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen([GANNET, "-c", self.conf], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     preexec_fn=getattr(self, "preexec", None))
         wait_for(self._started, what="workers to start")
         return self
 

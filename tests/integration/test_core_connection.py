@@ -82,8 +82,9 @@ class ConnectionTest(GannetTest):
         a, b = Client(port), Client(port)
         a.line(), b.line()
         c = Client(port)
+        self.assertEqual(c.line(), "-ERR busy")  # told, then closed
         self.assertTrue(c.closed())
-        wait_for(lambda: "worker_connections are not enough" in g.log(), what="limit log line")
+        wait_for(lambda: "worker_connections (2) reached" in g.log(), what="limit log line")
         a.close()
         wait_for(lambda: self._greets(port), what="a free slot again")
 

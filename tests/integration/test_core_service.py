@@ -3,9 +3,13 @@ file and master death, with the shipped default config where it matters."""
 import os
 import pwd
 import re
+import resource
+import selectors
+import socket
 import shutil
 import subprocess
 import tempfile
+import time
 import unittest
 
 from harness import GANNET, Gannet, GannetTest, free_port, main, make_cert, wait_for
@@ -71,6 +75,126 @@ class AccountTest(GannetTest):
         import smtplib
         with smtplib.SMTP("127.0.0.1", g.ports[2525], timeout=10) as s:
             self.assertEqual(s.noop()[0], 250)
+
+
+def hold_connections(port, n, timeout=20):
+    """Opens n connections at once and reads each one's first line; returns
+    the greeted sockets, the refusal lines, what came before a close, and
+    how many got nothing at all in the time."""
+    sel = selectors.DefaultSelector()
+    socks = []
+    for _ in range(n):
+        s = socket.socket()
+        s.setblocking(False)
+        s.connect_ex(("127.0.0.1", port))
+        sel.register(s, selectors.EVENT_READ, b"")
+        socks.append(s)
+    out = {"greeted": [], "refused": [], "closed": []}
+    pending = len(socks)
+    deadline = time.monotonic() + timeout
+    while pending and time.monotonic() < deadline:
+        for key, _ in sel.select(timeout=0.5):
+            try:
+                data = key.data + key.fileobj.recv(4096)
+            except OSError:
+                data = None
+            if data is None or data == key.data:  # reset or EOF before a whole line
+                out["closed"].append(data)
+            elif b"\r\n" not in data:
+                sel.modify(key.fileobj, selectors.EVENT_READ, data)
+                continue
+            elif data.startswith((b"+OK", b"220")):
+                out["greeted"].append(key.fileobj)
+            else:
+                out["refused"].append(data)
+            sel.unregister(key.fileobj)
+            pending -= 1
+    out["silent"] = pending
+    return out, socks
+
+
+class FileLimitTest(GannetTest):
+    def setUp(self):
+        super().setUp()
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if hard < 800:
+            self.skipTest(f"the test itself needs 800 descriptors, the hard limit is {hard}")
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        self.addCleanup(resource.setrlimit, resource.RLIMIT_NOFILE, (soft, hard))
+        self.port = free_port()
+
+    def echo(self, head="", limit=None):
+        g = Gannet(f"{head}mail {{ server {{ listen 127.0.0.1:{self.port}; protocol echo; }} }}\n", workers=1)
+        if limit:
+            g.preexec = lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))  # ulimit -n
+        self.servers.append(g)
+        return g.start()
+
+    def flood(self, g, why):
+        """600 connections at once: each is greeted or told it is refused,
+        the refusal is logged with its reason, and the ones held still work."""
+        out, socks = hold_connections(self.port, 600)
+        try:
+            self.assertEqual(out["silent"], 0, "connections left hanging with no word")
+            self.assertEqual(out["closed"], [], "connections closed without a line")
+            self.assertGreater(len(out["greeted"]), 20)
+            self.assertGreater(len(out["refused"]), 20)
+            self.assertEqual(set(out["refused"]), {b"-ERR busy\r\n"})
+            self.assertEqual(len(out["greeted"]) + len(out["refused"]), 600)
+            wait_for(lambda: " refused " in g.log(), what="the refusal logged")
+            self.assertRegex(g.log(), r"alert\].* refused \d+ connection\(s\) in the last second with \d+ open: " + why)
+            c = out["greeted"][0]
+            c.setblocking(True)
+            c.settimeout(10)
+            c.sendall(b"PING\r\n")
+            self.assertEqual(c.recv(100), b"+PONG\r\n")
+        finally:
+            for s in socks:
+                s.close()
+        # Once they are gone, new ones are served again.
+        wait_for(lambda: first_line(self.port).startswith("+OK"), what="a new connection greeted")
+
+    def test_ulimit_256_caps_connections_with_a_warning_and_a_refusal(self):
+        g = self.echo("events { worker_connections 100000; }\n", limit=256)
+        self.assertRegex(g.log(), r"warn\].*worker_connections needs 100\d+ open files, but the hard limit is 256")
+        self.flood(g, r"the open file limit \(256\) allows no more; raise worker_rlimit_nofile")
+
+    def test_out_of_descriptors_refuses_with_the_reserve_and_keeps_serving(self):
+        g = self.echo()
+        # The limit falls under the worker's feet: accept() meets EMFILE.
+        for pid in g.worker_pids():
+            set_nofile_of(pid, 200)
+        self.flood(g, r"the process is out of file descriptors \(EMFILE\)")
+
+    def test_worker_rlimit_nofile_sets_the_limit(self):
+        g = self.echo("worker_rlimit_nofile 4096;\n")
+        for pid in [g.proc.pid] + g.worker_pids():
+            with open(f"/proc/{pid}/limits") as f:
+                self.assertRegex(f.read(), r"Max open files\s+4096\s+4096", pid)
+
+
+def set_nofile_of(pid, n):
+    """prlimit on another process needs its uids and gids (or CAP_SYS_RESOURCE,
+    which a container's root may lack): do it as the worker's account."""
+    with open(f"/proc/{pid}/status") as f:
+        status = f.read()
+    uid = int(re.search(r"^Uid:\s+(\d+)", status, re.M).group(1))
+    gid = int(re.search(r"^Gid:\s+(\d+)", status, re.M).group(1))
+    def become():
+        if os.geteuid() == 0:
+            os.setgroups([])
+            os.setgid(gid)
+            os.setuid(uid)
+    subprocess.run(["prlimit", f"--pid={pid}", f"--nofile={n}:{n}"], preexec_fn=become, check=True)
+
+
+def first_line(port):
+    from harness import Client
+    c = Client(port)
+    try:
+        return c.line()
+    finally:
+        c.close()
 
 
 if __name__ == "__main__":

@@ -453,5 +453,22 @@ class SubmissionPlaintextTest(SmtpTest):
         self.assertEqual(r.cmd("AUTH PLAIN " + base64.b64encode(b"\0alice@example.test\0alice-pw").decode())[0], 235)
 
 
+class BusyTest(SmtpTest):
+    workers = 1
+
+    def conf(self):
+        return "events { worker_connections 2; }\n" + super().conf()
+
+    def test_a_connection_past_the_limit_is_told_421_and_the_others_go_on(self):
+        with self.smtp() as a, self.smtp() as b:
+            with self.assertRaises(smtplib.SMTPConnectError) as refused:
+                self.smtp()
+            self.assertEqual(refused.exception.smtp_code, 421)
+            self.assertEqual(refused.exception.smtp_error, b"4.3.2 mail.example.test Too many connections, try again later")
+            for s in (a, b):
+                self.assertEqual(s.noop()[0], 250)
+        wait_for(lambda: "worker_connections (2) reached" in self.g.log(), what="the refusal logged")
+
+
 if __name__ == "__main__":
     main()
