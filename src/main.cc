@@ -9,11 +9,11 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 
 #include "core_module.h"
 #include "cycle.h"
 #include "master.h"
+#include "pid_file.h"
 
 using namespace gannet;
 
@@ -49,11 +49,10 @@ int send_signal(const Cycle& cycle, const std::string& name) {
     fprintf(stderr, "gannet: invalid option: \"-s %s\"\n", name.c_str());
     return 1;
   }
-  const std::string& path = *cycle.main_conf<CoreConf>(core_module).pid;
-  std::ifstream in(path);
-  long pid = 0;
-  if (!(in >> pid) || pid <= 0) {
-    fprintf(stderr, "gannet: [error] invalid PID number in \"%s\"\n", path.c_str());
+  std::string err;
+  long pid = running_master(*cycle.main_conf<CoreConf>(core_module).pid, err);
+  if (!pid) {
+    fprintf(stderr, "gannet: [error] %s\n", err.c_str());
     return 1;
   }
   if (kill(static_cast<pid_t>(pid), signum) != 0) {

@@ -10,12 +10,12 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
-#include <fstream>
 #include <vector>
 
 #include "core_module.h"
 #include "listeners.h"
 #include "log.h"
+#include "pid_file.h"
 #include "worker.h"
 
 namespace gannet {
@@ -66,6 +66,8 @@ class Master {
   size_t alive() const { return procs_.size(); }
 
   std::unique_ptr<Cycle> cycle_;
+  PidFile pid_file_;
+  pid_t pid_ = getpid();
   ListenerSet listeners_;
   std::vector<Proc> procs_;
   int generation_ = 0;
@@ -133,7 +135,7 @@ void Master::become_worker(int slot) {
   sigemptyset(&none);
   for (int s : kSignals) signal(s, SIG_DFL);
   sigprocmask(SIG_SETMASK, &none, nullptr);
-  prctl(PR_SET_PDEATHSIG, SIGTERM);  // a worker never outlives its master
+  pid_file_.close_in_child();
   for (int fd : listeners_.fds_except(*cycle_, slot)) close(fd);
   auto& core = cycle_->main_conf<CoreConf>(core_module);
   if (geteuid() == 0 && core.uid >= 0) {
@@ -142,6 +144,10 @@ void Master::become_worker(int slot) {
       _exit(2);
     }
   }
+  // A worker never outlives its master. After setuid: a change of
+  // credentials clears the death signal.
+  prctl(PR_SET_PDEATHSIG, SIGTERM);
+  if (getppid() != pid_) _exit(1);  // it died before the line above
   int code;
   {
     Worker w(*cycle_, slot, listeners_.fds_for(*cycle_, slot));
@@ -228,26 +234,26 @@ void Master::reload() {
 
 int Master::run() {
   std::string err;
+  auto& core = cycle_->main_conf<CoreConf>(core_module);
+  long stale = 0;
+  if (!pid_file_.acquire(*core.pid, err, stale)) {  // before binding: a second master must not share the ports
+    GLOG(Level::emerg, "%s", err.c_str());
+    return 1;
+  }
   int slots = worker_count(*cycle_);
   for (const Module* m : cycle_->modules) {
     if (m->init_master && !(err = m->init_master(*cycle_)).empty()) break;
   }
   if (!err.empty() || !open_logs(*cycle_, err) || !listeners_.prepare(*cycle_, slots, err)) {
     GLOG(Level::emerg, "%s", err.c_str());
+    pid_file_.remove();
     return 1;
   }
   use_logs(*cycle_);
-  auto& core = cycle_->main_conf<CoreConf>(core_module);
+  if (stale)
+    GLOG(Level::notice, "pid file \"%s\" was left by pid %ld, which is gone: taking over", core.pid->c_str(), stale);
   log_worker_user(core);
   set_nofile(*cycle_, slots);
-  {
-    std::ofstream pid(*core.pid, std::ios::trunc);
-    pid << getpid() << "\n";
-    if (!pid) {
-      GLOG(Level::emerg, "cannot write pid file \"%s\"", core.pid->c_str());
-      return 1;
-    }
-  }
 
   sigset_t block, none;
   sigemptyset(&block);
@@ -286,7 +292,7 @@ int Master::run() {
     }
     if (stopping_ && alive() == 0) break;
   }
-  unlink(core.pid->c_str());
+  pid_file_.remove();
   GLOG(Level::notice, "exiting");
   return 0;
 }

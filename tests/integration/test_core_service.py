@@ -9,10 +9,12 @@ import socket
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 
 from harness import GANNET, Gannet, GannetTest, free_port, main, make_cert, wait_for
+from smtp_harness import SmtpTest
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
 
@@ -171,6 +173,96 @@ class FileLimitTest(GannetTest):
         for pid in [g.proc.pid] + g.worker_pids():
             with open(f"/proc/{pid}/limits") as f:
                 self.assertRegex(f.read(), r"Max open files\s+4096\s+4096", pid)
+
+
+def alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ")[1][0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+class MasterDeathTest(SmtpTest):
+    """What systemd's Restart=on-failure meets: a master killed with -9,
+    alone or with its workers in the middle of deliveries."""
+    workers = 2
+
+    def deliver_until(self, stop, acked):
+        import smtplib
+        n = 0
+        while not stop.is_set():
+            try:
+                with self.smtp() as s:
+                    while not stop.is_set():
+                        n += 1
+                        tag = f"{threading.get_ident()}.{n}"
+                        s.sendmail("x@remote.test", ["alice@example.test"],
+                                   f"Subject: {tag}\r\nMessage-Id: <{tag}@remote.test>\r\n\r\nbody {tag}\r\n")
+                        acked.append(tag)
+            except (OSError, smtplib.SMTPException):
+                pass  # the server died under us; what it acknowledged counts
+
+    def under_load(self, kill):
+        """Delivers on 4 connections, runs kill once 100 are acknowledged."""
+        stop, acked = threading.Event(), []
+        threads = [threading.Thread(target=self.deliver_until, args=(stop, acked)) for _ in range(4)]
+        for t in threads:
+            t.start()
+        try:
+            wait_for(lambda: len(acked) >= 100, timeout=30, what="100 deliveries")
+            kill()
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(30)
+        return list(acked)
+
+    def restart(self):
+        self.g.proc.wait(10)
+        self.g.proc.stdout.close()
+        self.g.start()
+        self.assertRegex(self.g.log(), r'notice\].*pid file ".*gannet.pid" was left by pid \d+, which is gone: taking over')
+
+    def stored(self):
+        out = self.ctl("mailbox", "list", "alice@example.test")
+        return int(re.search(r"^INBOX\t(\d+) messages", out, re.M).group(1))
+
+    def test_second_master_is_refused_while_the_first_runs(self):
+        r = subprocess.run([GANNET, "-c", self.g.conf], capture_output=True, text=True, timeout=10)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(f"gannet is already running (pid {self.g.proc.pid} holds", r.stdout + r.stderr + self.g.log())
+        with self.smtp() as s:
+            self.assertEqual(s.noop()[0], 250)
+        # -s finds the master; once it is gone, -s says the file is stale.
+        workers = self.g.worker_pids()
+        self.g.proc.kill()
+        wait_for(lambda: not any(alive(p) for p in workers), what="the workers to follow their master")
+        r = subprocess.run([GANNET, "-c", self.g.conf, "-s", "reload"], capture_output=True, text=True, timeout=10)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("gannet is not running", r.stderr)
+
+    def test_new_master_starts_over_the_pid_file_and_store_of_a_killed_one(self):
+        # kill -9 of the master alone: its workers leave by themselves.
+        workers = self.g.worker_pids()
+        acked = self.under_load(self.g.proc.kill)
+        wait_for(lambda: not any(alive(p) for p in workers), what="the workers to follow their master")
+        self.restart()
+        self.assertGreaterEqual(self.stored(), len(acked))
+        # kill -9 of the whole tree (the OOM killer, a cgroup kill), with
+        # workers in the middle of a write transaction.
+        before = self.stored()
+        def kill_all():
+            for pid in [self.g.proc.pid] + self.g.worker_pids():
+                os.kill(pid, 9)
+        acked = self.under_load(kill_all)
+        self.restart()
+        got = self.stored() - before
+        self.assertGreaterEqual(got, len(acked), "an acknowledged message was lost")
+        self.assertLessEqual(got, len(acked) + 4, "more stored than was sent")
+        with self.smtp() as s:
+            s.sendmail("x@remote.test", ["alice@example.test"], "Subject: after\r\n\r\nstill here\r\n")
+        self.assertEqual(self.stored() - before, got + 1)
 
 
 def set_nofile_of(pid, n):
