@@ -21,11 +21,12 @@ namespace {
 
 void usage() {
   fprintf(stderr,
-          "Usage: gannet [-?hVt] [-s signal] [-c filename] [-p prefix]\n\n"
+          "Usage: gannet [-?hVtq] [-s signal] [-c filename] [-p prefix]\n\n"
           "Options:\n"
           "  -?,-h         : this help\n"
           "  -V            : show version and build options, then exit\n"
           "  -t            : test the configuration and exit\n"
+          "  -q            : suppress non-error messages during configuration testing\n"
           "  -s signal     : send signal to the master process: stop, quit, reopen, reload\n"
           "  -c filename   : set the configuration file (default: conf/gannet.conf)\n"
           "  -p prefix     : resolve relative paths against prefix (default: the config file's directory)\n");
@@ -66,12 +67,13 @@ int send_signal(const Cycle& cycle, const std::string& name) {
 
 int main(int argc, char** argv) {
   std::string conf = "conf/gannet.conf", prefix, sig;
-  bool test = false;
+  bool test = false, quiet = false;
   int opt;
-  while ((opt = getopt(argc, argv, "?hVtc:p:s:")) != -1) {
+  while ((opt = getopt(argc, argv, "?hVtqc:p:s:")) != -1) {
     switch (opt) {
       case 'V': version(); return 0;
       case 't': test = true; break;
+      case 'q': quiet = true; break;
       case 'c': conf = optarg; break;
       case 'p': prefix = optarg; break;
       case 's': sig = optarg; break;
@@ -96,6 +98,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (test) {
+    if (quiet) return 0;
     fprintf(stderr, "gannet: the configuration file %s syntax is ok\n", conf.c_str());
     fprintf(stderr, "gannet: configuration file %s test is successful\n", conf.c_str());
     return 0;

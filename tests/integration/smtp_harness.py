@@ -34,7 +34,7 @@ mail {{
     server_name mail.example.test;
     ssl_certificate cert.pem; ssl_certificate_key cert.key;
     server {{ listen 127.0.0.1:{self.mx}; listen [::1]:{self.mx}; protocol smtp; smtp_role mx;
-             smtp_max_message_size 1m; {self.mx_extra} }}
+             {self.mx_extra or "smtp_max_message_size 1m;"} }}
     server {{ listen 127.0.0.1:{self.sub}; protocol smtp; smtp_role submission; smtp_auth_failure_delay 50ms;
              {self.submission_extra} }}
     server {{ listen 127.0.0.1:{self.sub_tls} ssl; protocol smtp; smtp_role submission; }}
