@@ -3,6 +3,7 @@
 #include "worker.h"
 
 #include <dirent.h>
+#include <malloc.h>
 #include <sys/resource.h>
 
 #include <csignal>
@@ -15,6 +16,8 @@
 namespace gannet {
 
 namespace {
+
+constexpr int kMmapThreshold = 256 << 10;
 
 size_t open_fd_count() {
   size_t n = 0;
@@ -30,6 +33,11 @@ size_t open_fd_count() {
 
 Worker::Worker(const Cycle& cycle, int slot, std::vector<int> listen_fds)
     : cycle_(cycle), slot_(slot), buffers_(16u << 10), acceptor_(*this, cycle) {
+  // A block this big or bigger (a message's pieces, LMDB's dirty pages of a
+  // body) is its own mapping, returned to the kernel when freed. A fixed
+  // threshold: glibc's default rises to the largest block freed (up to
+  // 32 MiB), after which every big message stays resident in the heap.
+  mallopt(M_MMAP_THRESHOLD, kMmapThreshold);
   uv_loop_init(&loop_);
   LogFile::attach_loop(&loop_);
   acceptor_.start(listen_fds);
