@@ -67,7 +67,7 @@ Status Txn::enqueue(std::string_view sender, const std::vector<std::string>& rec
   return enqueue(std::move(e), message, now, id);
 }
 
-Status Txn::enqueue(QueueEntry e, std::string_view message, int64_t now, uint64_t* id) {
+Status Txn::enqueue(QueueEntry e, const BodySource& message, int64_t now, uint64_t* id) {
   if (e.recipients.empty()) return Status::invalid;
   e.id = next_id("next:queue");
   for (auto& r : e.recipients) r.state = QueueRecipient::pending;

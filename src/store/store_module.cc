@@ -11,6 +11,7 @@ namespace gannet {
 namespace {
 
 std::unique_ptr<store::Store> g_store;
+std::string g_store_dir;
 
 const Directive store_directives[] = {
     {"store_path", CTX_MAIN | TAKE1, Slot::main, set_path<&StoreConf::path>},
@@ -44,6 +45,7 @@ std::string init_master(Cycle& cycle) {
 
 std::string init_worker(Worker& w) {
   std::string err;
+  g_store_dir = *w.cycle().main_conf<StoreConf>(store_module).path;
   g_store = open_store(w.cycle(), err);
   return g_store ? std::string() : err;
 }
@@ -66,6 +68,7 @@ std::unique_ptr<store::Store> open_store(const Cycle& cycle, std::string& err) {
 }
 
 store::Store* worker_store() { return g_store.get(); }
+const std::string& worker_store_dir() { return g_store_dir; }
 
 Module store_module{.name = "store", .directives = store_directives,
                     .create_main_conf = create_conf, .init_main_conf = init_conf,

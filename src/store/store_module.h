@@ -18,6 +18,8 @@ extern Module store_module;
 
 // The store this worker opened at start; null in the master.
 store::Store* worker_store();
+// Its directory: where a worker spools messages too big to hold in memory.
+const std::string& worker_store_dir();
 
 // Opens the store a cycle names (gannetctl, the master's checks).
 std::unique_ptr<store::Store> open_store(const Cycle& cycle, std::string& err);

@@ -399,12 +399,16 @@ std::optional<Body> Txn::body_info(uint64_t id) {
 
 std::optional<std::string_view> Txn::body(uint64_t id) { return get(dbs_.bodies, body_key(id, BodyPart::data)); }
 
-Status Txn::put_body(std::string_view data, std::string_view meta, uint64_t& body_id, uint32_t refs) {
+Status Txn::put_body(const BodySource& data, std::string_view meta, uint64_t& body_id, uint32_t refs) {
   body_id = next_id("next:body");
-  Body b{refs, data.size(), std::string(meta)};
+  Body b{refs, data.size, std::string(meta)};
   // Ids only grow, so both go at the end of the tree: LMDB fills the last
-  // page instead of splitting one, and writes fewer pages.
-  if (Status s = put(dbs_.bodies, body_key(body_id, BodyPart::data), data, MDB_APPEND); s != Status::ok) return s;
+  // page instead of splitting one, and writes fewer pages. The body is
+  // written straight into the pages LMDB reserves: one copy, never two.
+  std::string key = body_key(body_id, BodyPart::data);
+  MDB_val k = val(key), v{data.size, nullptr};
+  if (Status s = status_of(mdb_put(txn_, dbs_.bodies, &k, &v, MDB_APPEND | MDB_RESERVE)); s != Status::ok) return s;
+  if (!data.fill(static_cast<char*>(v.mv_data))) return Status::io;
   return put(dbs_.bodies, body_key(body_id, BodyPart::info), encode(b), MDB_APPEND);
 }
 
@@ -509,7 +513,7 @@ Status Txn::deliver(std::string_view message, const std::vector<uint32_t>& user_
   return deliver(message, mail::encode_meta(mail::parse_message(message)), user_ids, date);
 }
 
-Status Txn::deliver(std::string_view message, std::string_view meta, const std::vector<uint32_t>& user_ids,
+Status Txn::deliver(const BodySource& message, std::string_view meta, const std::vector<uint32_t>& user_ids,
                     int64_t date) {
   uint64_t body_id;
   if (Status s = put_body(message, meta, body_id, static_cast<uint32_t>(user_ids.size())); s != Status::ok) return s;
@@ -519,7 +523,7 @@ Status Txn::deliver(std::string_view message, std::string_view meta, const std::
       if (Status s = ensure_default_mailboxes(id); s != Status::ok) return s;
       if (!(inbox = mailbox(id, "INBOX"))) return Status::not_found;
     }
-    if (Status s = add_entry(*inbox, body_id, message.size(), 0, date, {}, nullptr); s != Status::ok) return s;
+    if (Status s = add_entry(*inbox, body_id, message.size, 0, date, {}, nullptr); s != Status::ok) return s;
   }
   return Status::ok;
 }

@@ -4,6 +4,8 @@
 
 #include <lmdb.h>
 
+#include <cstring>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -15,6 +17,17 @@ namespace gannet::store {
 
 enum class Status { ok, not_found, exists, invalid, quota, map_full, io };
 const char* status_text(Status);
+
+// A body the store copies into its own pages: from memory, or from a
+// message spooled to a file, which is then never held in memory whole.
+struct BodySource {
+  uint64_t size = 0;
+  std::function<bool(char* dst)> fill;  // writes all size octets; false on a read error
+  BodySource(std::string_view s) : size(s.size()), fill([s](char* d) { memcpy(d, s.data(), s.size()); return true; }) {}
+  BodySource(const std::string& s) : BodySource(std::string_view(s)) {}
+  BodySource(const char* s) : BodySource(std::string_view(s)) {}
+  BodySource(uint64_t n, std::function<bool(char*)> f) : size(n), fill(std::move(f)) {}
+};
 
 struct Dbs {
   MDB_dbi meta, domains, users, user_ids, aliases, mailboxes, mailbox_names, messages, bodies;
@@ -78,7 +91,7 @@ class Txn {
   Status create_mailbox(uint32_t user_id, std::string_view name, SpecialUse special, Mailbox* out = nullptr);
   Status set_subscribed(uint32_t mailbox_id, bool subscribed);
   // A new body with refs references already counted (the caller adds them).
-  Status put_body(std::string_view data, std::string_view meta, uint64_t& body_id, uint32_t refs = 0);
+  Status put_body(const BodySource& data, std::string_view meta, uint64_t& body_id, uint32_t refs = 0);
   // Adds a body to a mailbox: next UID, new MODSEQ, quota checked.
   Status append(uint32_t mailbox_id, uint64_t body_id, uint32_t flags, int64_t date, uint32_t* uid = nullptr,
                 const std::vector<std::string>& keywords = {});
@@ -94,7 +107,7 @@ class Txn {
   // entry each.
   Status deliver(std::string_view message, const std::vector<uint32_t>& user_ids, int64_t date);
   // With meta (mail::encode_meta of its parse) made beforehand, off the writer lock.
-  Status deliver(std::string_view message, std::string_view meta, const std::vector<uint32_t>& user_ids,
+  Status deliver(const BodySource& message, std::string_view meta, const std::vector<uint32_t>& user_ids,
                  int64_t date);
 
   // --- the delivery queue ---
@@ -107,7 +120,7 @@ class Txn {
                  int64_t now, uint64_t* id = nullptr);
   // The same from a prepared entry: its sender, recipients (address, DSN
   // NOTIFY/ORCPT) and RET/ENVID are kept; id, body, times and states are set here.
-  Status enqueue(QueueEntry e, std::string_view message, int64_t now, uint64_t* id = nullptr);
+  Status enqueue(QueueEntry e, const BodySource& message, int64_t now, uint64_t* id = nullptr);
   Status queue_save(const QueueEntry& e);  // after an attempt; keeps the time index right
   Status queue_delete(uint64_t id);        // done or given up: frees the body's reference
 
