@@ -174,6 +174,7 @@ const Directive mail_directives[] = {
     {"command_timeout", CTX_MAIL | CTX_SERVER | TAKE1, Slot::srv, set_timeout<&MailSrvConf::command_timeout>},
     {"send_buffer_limit", CTX_MAIL | CTX_SERVER | TAKE1, Slot::srv, set_size<&MailSrvConf::max_output>},
     {"session_log", CTX_MAIL | CTX_SERVER | TAKE1, Slot::srv, set_path<&MailSrvConf::session_log>},
+    {"message_buffer_size", CTX_MAIL | CTX_SERVER | TAKE1, Slot::srv, set_size<&MailSrvConf::message_buffer_size>},
 };
 
 std::unique_ptr<ModuleConf> create_core_conf() { return std::make_unique<CoreConf>(); }
@@ -222,6 +223,7 @@ std::string merge_mail_conf(const ModuleConf& parent, ModuleConf& child) {
   merge(c.timeout, p.timeout, 300'000);
   merge(c.command_timeout, p.command_timeout, 60'000);
   merge(c.max_output, p.max_output, 256u << 10);
+  merge(c.message_buffer_size, p.message_buffer_size, 256u << 10);
   merge(c.session_log, p.session_log);
   auto certs = c.ssl_certificate ? c.ssl_certificate->size() : 0;
   auto keys = c.ssl_certificate_key ? c.ssl_certificate_key->size() : 0;

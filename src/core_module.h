@@ -41,6 +41,7 @@ struct MailSrvConf : ModuleConf {
   std::optional<uint64_t> timeout;           // idle, waiting for a command
   std::optional<uint64_t> command_timeout;   // a command or payload in progress
   std::optional<uint64_t> max_output;        // stop reading above this much pending output
+  std::optional<uint64_t> message_buffer_size;  // a message's body past this goes to a spool file
   std::optional<std::string> session_log;
 };
 

@@ -9,6 +9,10 @@
 #include <string_view>
 #include <vector>
 
+namespace gannet::mail {
+class MessageBuffer;
+}
+
 namespace gannet {
 
 class Connection;
@@ -30,7 +34,7 @@ struct PhaseRun {
   Connection& conn;
   const ServerConf& server;
   std::string_view argument;          // HELO name, user, address: the phase's subject
-  std::string* message = nullptr;     // the whole message (message phase); headers may be added
+  mail::MessageBuffer* message = nullptr;  // the message (message phase): its start, and header fields may be prepended
   std::string reply;                  // set on reject
   // Continues a chain that a filter stopped with `wait`.
   void resume(FilterStatus result);

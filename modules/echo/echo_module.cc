@@ -18,6 +18,7 @@
 
 #include "connection.h"
 #include "cycle.h"
+#include "mail/message_buffer.h"
 #include "module.h"
 #include "worker.h"
 
@@ -121,13 +122,15 @@ class EchoSession final : public Session {
   }
 
   void message(std::string_view text) {
-    message_ = text;
+    // In memory only: a line is far below any spill size.
+    message_ = mail::MessageBuffer::create(conn_.worker().loop(), "", text.size() + 1);
+    message_->append(text);
     run_.phase = Phase::message;
     run_.argument = {};
-    run_.message = &message_;
+    run_.message = message_.get();
     run_.done = [this](PhaseRun& r, FilterStatus st) {
       if (st == FilterStatus::reject) reply("-ERR ", r.reply);
-      else reply("+stored ", message_);
+      else reply("+stored ", message_->start());
       conn_.resume();
     };
     conn_.pause();  // pipelined commands wait for the filters
@@ -136,7 +139,7 @@ class EchoSession final : public Session {
 
   Connection& conn_;
   PhaseRun run_;
-  std::string message_;
+  std::shared_ptr<mail::MessageBuffer> message_;
   uint64_t got_ = 0;
 };
 

@@ -4,10 +4,10 @@
 
 namespace gannet::smtp {
 
-void DataBody::start(size_t max_size, std::string prefix) {
-  message_ = std::move(prefix);
-  prefix_len_ = message_.size();
-  message_.reserve(prefix_len_ + 4096);
+void DataBody::start(size_t max_size) {
+  std::string().swap(message_);
+  message_.reserve(4096);
+  size_ = 0;
   max_size_ = max_size;
   ended_ = too_big_ = bare_newline_ = long_line_ = false;
 }
@@ -27,12 +27,13 @@ bool DataBody::line(std::string_view line) {
   if (too_big_) return false;
   // Past the limit the message is dropped, not cut: the stream is still
   // followed to its end so that the reply comes at the right place.
-  if (message_.size() - prefix_len_ + line.size() + 2 > max_size_) {
+  if (size_ + line.size() + 2 > max_size_) {
     too_big_ = true;
     std::string().swap(message_);
     return false;
   }
   message_.append(line).append("\r\n");
+  size_ += line.size() + 2;
   return false;
 }
 

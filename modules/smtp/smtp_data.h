@@ -25,10 +25,8 @@ inline constexpr LineEnd kDataLineEnd = LineEnd::crlf;
 class DataBody {
  public:
   // Begins a message that may grow to max_size octets (CRLFs included);
-  // forgets the last one. The message starts with prefix (the trace
-  // headers), which the limit does not count: built in place, a large
-  // message is never copied to put headers in front of it.
-  void start(size_t max_size, std::string prefix = {});
+  // forgets the last one.
+  void start(size_t max_size);
 
   // One line without its CRLF. True at the lone "." that ends the message;
   // the body takes nothing after that until start().
@@ -38,10 +36,14 @@ class DataBody {
   // message is refused at its end.
   void line_too_long() { long_line_ = true; }
 
-  // The message so far: unstuffed lines, each with its CRLF. Empty once
+  // The message's octets not taken yet: unstuffed lines, each with its
+  // CRLF. The session moves them on as they come (to a spool file past a
+  // size) and says taken(); the limit counts them all. Empty once
   // too_big(), since nothing of it will be kept.
   const std::string& message() const { return message_; }
+  void taken() { message_.clear(); }
   std::string take_message();  // and frees the body's copy
+  size_t size() const { return size_; }  // of the whole message so far
 
   bool ended() const { return ended_; }
   bool too_big() const { return too_big_; }
@@ -51,7 +53,7 @@ class DataBody {
 
  private:
   std::string message_;
-  size_t prefix_len_ = 0;
+  size_t size_ = 0;
   size_t max_size_ = 0;
   bool ended_ = false, too_big_ = false, bare_newline_ = false, long_line_ = false;
 };

@@ -9,6 +9,7 @@
 #include "cycle.h"
 #include "core_module.h"
 #include "log.h"
+#include "mail/message_buffer.h"
 #include "mail/message_parser.h"
 #include "smtp_session.h"
 #include "store/store_module.h"
@@ -56,20 +57,23 @@ std::string SmtpSession::received_header() const {
   return h + "; " + rfc5322_date(time(nullptr)) + "\r\n";
 }
 
-// Return-Path for local mailboxes (RFC 5321 4.4), Received for everyone;
-// made when the message begins, so that it is built behind them.
+// Received, for everyone; made when the message begins, so that it is
+// built behind it.
 std::string SmtpSession::trace_headers() {
   message_id_ = new_message_id();
-  std::string prefix;
+  return received_header();
+}
+
+// Return-Path, for local mailboxes only (RFC 5321 4.4): added last, at the
+// top, once the filters are done; the queue's copy starts after it.
+size_t SmtpSession::add_return_path(mail::MessageBuffer& m) const {
   for (auto& r : rcpts_)
     if (!r.user_ids.empty()) {
-      prefix = "Return-Path: <" + sender_.address() + ">\r\n";
-      break;
+      std::string field = "Return-Path: <" + sender_.address() + ">\r\n";
+      m.prepend(field);
+      return field.size();
     }
-  return_path_len_ = prefix.size();
-  prefix += received_header();
-  trace_len_ = prefix.size();
-  return prefix;
+  return 0;
 }
 
 // The queue keeps the DSN requests, which the delivery agent reports or
@@ -94,7 +98,8 @@ store::QueueEntry SmtpSession::queue_entry() const {
 // A local INBOX is the end of the road: NOTIFY=SUCCESS is answered here,
 // committed with the delivery itself. An alias that reaches several
 // users is "expanded" (RFC 3464 2.3.3).
-std::string SmtpSession::success_dsn(std::string_view original) const {
+// Its returned part is headers only, which lie in the buffer's memory.
+std::string SmtpSession::success_dsn(const mail::MessageBuffer& m, size_t skip) const {
   if (sender_.null) return "";
   DsnReport d;
   for (auto& r : rcpts_)
@@ -107,10 +112,16 @@ std::string SmtpSession::success_dsn(std::string_view original) const {
   d.queue_id = message_id_;
   d.envid = params_.envid;  // RET does not matter: a success returns headers only
   d.arrival = now;
-  return make_dsn(d, original, now);
+  return make_dsn(d, std::string_view(m.start()).substr(skip), now);
 }
 
 constexpr size_t kParseInlineMax = 256 << 10;
+
+// What the store copies into its pages: the message from off on, read
+// from the buffer (memory, or its spool file) by the store's writer.
+store::BodySource body_of(std::shared_ptr<mail::MessageBuffer> msg, size_t off) {
+  return {msg->size() - off, [msg, off](char* dst) { return msg->read(off, msg->size() - off, dst); }};
+}
 
 void SmtpSession::store_message() {
   std::vector<uint32_t> local;
@@ -119,26 +130,29 @@ void SmtpSession::store_message() {
     for (uint32_t id : r.user_ids)
       if (std::find(local.begin(), local.end(), id) == local.end()) local.push_back(id);
   }
-  auto msg = std::make_shared<std::string>(std::move(message_));
+  // The store has the message now; the session lets go of it.
+  std::shared_ptr<mail::MessageBuffer> msg = std::move(message_);
+  size_t rp_len = add_return_path(*msg);
   std::string sender = sender_.address();
-  size_t rp_len = return_path_len_;
-  std::string dsn = success_dsn(std::string_view(*msg).substr(rp_len));
+  std::string dsn = success_dsn(*msg, rp_len);
   int64_t now = time(nullptr);
   state_ = State::busy;
   conn_.pause();
   bool parse = !local.empty();
   auto meta = std::make_shared<std::string>();
-  auto make_meta = [msg, meta] { *meta = mail::encode_meta(mail::parse_message(*msg)); };
+  auto make_meta = [msg, meta] { *meta = mail::encode_meta(msg->parse()); };
   store::Store::Op op = [msg, meta, local = std::move(local), remote = std::move(remote), dsn = std::move(dsn),
                          sender, rp_len, now](store::Txn& t) {
     if (!local.empty())
-      if (auto s = t.deliver(*msg, *meta, local, now); s != store::Status::ok) return s;
+      if (auto s = t.deliver(body_of(msg, 0), *meta, local, now); s != store::Status::ok) return s;
     if (!dsn.empty())
       if (auto s = send_dsn(t, sender, dsn, now); s != store::Status::ok) return s;
-    if (!remote.recipients.empty()) return t.enqueue(remote, std::string_view(*msg).substr(rp_len), now);
+    if (!remote.recipients.empty()) return t.enqueue(remote, body_of(msg, rp_len), now);
     return store::Status::ok;
   };
-  store::Store::Done done = [this, alive = alive_, size = msg->size()](store::Status s) {
+  store::Store::Done done = [this, alive = alive_, msg](store::Status s) {
+    size_t size = msg->size();
+    msg->release();
     if (*alive) stored(s, size);  // else the client left; the message is stored all the same
   };
   // The parse IMAP will read is made before the write transaction, so it

@@ -33,6 +33,7 @@ const CommandRow command_table[] = {
 };
 
 constexpr size_t kMaxCommandLine = 510;  // 512 with CRLF
+constexpr size_t kSpoolBlock = 16 << 10;  // DATA's lines go to the message buffer in blocks this big
 
 const std::string& server_name(const Connection& c) { return *c.server().conf<MailSrvConf>(mail_module).server_name; }
 
@@ -45,6 +46,7 @@ SmtpSession::SmtpSession(Connection& c)
 
 SmtpSession::~SmtpSession() {
   *alive_ = false;
+  if (message_) message_->release();  // never one the store is committing: that one is the store's
   if (timer_)
     uv_close(reinterpret_cast<uv_handle_t*>(timer_), [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
 }
@@ -139,7 +141,7 @@ void SmtpSession::run_filters(Phase phase, std::string_view subject, std::functi
   conn_.pause();
   run_.phase = phase;
   run_.argument = subject;
-  run_.message = phase == Phase::message ? &message_ : nullptr;
+  run_.message = phase == Phase::message ? message_.get() : nullptr;
   run_.done = [this, before, proceed = std::move(proceed)](PhaseRun& r, FilterStatus st) {
     state_ = before;
     if (st == FilterStatus::reject) reply(r.reply.empty() ? "550 5.7.1 Rejected by policy" : r.reply);
@@ -181,7 +183,9 @@ void SmtpSession::reset_transaction() {
   sender_ = {};
   params_ = {};
   rcpts_.clear();
-  std::string().swap(message_);
+  if (message_) message_->release();  // a store commit may still hold it
+  message_.reset();
+  spool_paused_ = false;
   too_big_ = bare_newline_ = long_line_ = chunking_ = false;
   chunk_size_ = 0;
   chunk_last_ = false;
@@ -270,17 +274,47 @@ void SmtpSession::cmd_data(std::string_view arg) {
   if (chunking_) return reply("503 5.5.1 Error: DATA after BDAT");
   state_ = State::data;
   conn_.set_line_end(kDataLineEnd);
-  data_.start(*conf_.max_message_size, trace_headers());
+  begin_message();
+  data_.start(*conf_.max_message_size);
   reply("354 End data with <CR><LF>.<CR><LF>");
+}
+
+// The message's buffer, with the Received field in front; the size limit
+// counts only what the client sends.
+void SmtpSession::begin_message() {
+  const auto& mail = conn_.server().conf<MailSrvConf>(mail_module);
+  message_ = mail::MessageBuffer::create(conn_.worker().loop(), worker_store_dir(), *mail.message_buffer_size);
+  message_->set_front(trace_headers());
+}
+
+// Hands octets of the message on; while its spool file is behind the
+// client, the client waits (the connection stops reading).
+void SmtpSession::spool(std::string_view bytes) {
+  message_->append(bytes);
+  if (spool_paused_ || !message_->backlogged()) return;
+  spool_paused_ = true;
+  conn_.pause();
+  message_->on_room([this] {
+    if (!spool_paused_) return;
+    spool_paused_ = false;
+    conn_.resume();
+  });
 }
 
 // One line of DATA; the rules (end, unstuffing, smuggling, size) are
 // DataBody's (smtp_data.h). At the end its verdict becomes the
 // transaction's, which BDAT shares.
 void SmtpSession::data_line(std::string_view line) {
-  if (!data_.line(line)) return;
+  bool end = data_.line(line);
+  // A block at a time: a line at a time would cost a call per line.
+  if (data_.too_big()) {
+    message_->drop();
+  } else if (end || data_.message().size() >= kSpoolBlock) {
+    spool(data_.message());
+    data_.taken();
+  }
+  if (!end) return;
   conn_.set_line_end(kCommandLineEnd);
-  message_ = data_.take_message();
   too_big_ = data_.too_big();
   bare_newline_ = data_.bare_newline();
   long_line_ = data_.long_line();
@@ -309,11 +343,11 @@ void SmtpSession::cmd_bdat(std::string_view arg) {
   chunk_last_ = last;
   chunk_size_ = size;
   if (ok) {
-    if (!chunking_) message_ = trace_headers();
+    if (!chunking_) begin_message();
     chunking_ = true;
-    if (!too_big_ && message_.size() - trace_len_ + size > *conf_.max_message_size) {
+    if (!too_big_ && message_->body_size() + size > *conf_.max_message_size) {
       too_big_ = true;
-      std::string().swap(message_);
+      message_->drop();
     }
   }
   state_ = State::bdat;
@@ -322,7 +356,7 @@ void SmtpSession::cmd_bdat(std::string_view arg) {
 }
 
 void SmtpSession::on_bytes(std::string_view chunk, bool last) {
-  if (!chunk_drop_ && !too_big_) message_.append(chunk);
+  if (!chunk_drop_ && !too_big_) spool(chunk);
   if (last) chunk_done();
 }
 
@@ -352,7 +386,20 @@ void SmtpSession::end_of_message() {
     reset_transaction();
     return drain_or_continue();
   }
-  run_filters(Phase::message, {}, [this] { store_message(); });
+  // Every octet on disk (if it went there) before the filters read it.
+  state_ = State::busy;
+  conn_.pause();
+  message_->finish([this](const std::string& spool_error) {
+    state_ = State::mail;
+    if (!spool_error.empty()) {
+      GLOG(Level::error, "%s: %s", message_id_.c_str(), spool_error.c_str());
+      reply("451 4.3.0 Error: could not store the message, try again later");
+      reset_transaction();
+      conn_.resume();
+      return drain_or_continue();
+    }
+    run_filters(Phase::message, {}, [this] { store_message(); });
+  });
 }
 
 void SmtpSession::cmd_rset(std::string_view) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "connection.h"
+#include "mail/message_buffer.h"
 #include "module.h"
 #include "sasl.h"
 #include "smtp_data.h"
@@ -78,16 +79,20 @@ class SmtpSession final : public Session {
   void reset_transaction();
   bool check_state_for_transaction();
   void run_filters(Phase phase, std::string_view subject, std::function<void()> proceed);
+  void begin_message();
+  void spool(std::string_view bytes);
   void data_line(std::string_view line);
   void chunk_done();
   void end_of_message();
   void store_message();
+  void commit(std::shared_ptr<mail::MessageBuffer> msg);
   void stored(store::Status s, size_t size);
   store::QueueEntry queue_entry() const;  // the remote recipients, with their DSN requests
-  std::string success_dsn(std::string_view original) const;  // for local NOTIFY=SUCCESS; "" if none
+  std::string success_dsn(const mail::MessageBuffer& m, size_t skip) const;  // for local NOTIFY=SUCCESS; "" if none
   void drain_or_continue();
   std::string received_header() const;
   std::string trace_headers();
+  size_t add_return_path(mail::MessageBuffer& m) const;  // its length, 0 if none
   void start_timer(uint64_t ms, void (*cb)(uv_timer_t*));
   void auth_step(std::string_view response);
   void auth_plain(std::string_view response);
@@ -113,11 +118,10 @@ class SmtpSession final : public Session {
   Path sender_;
   MailParams params_;
   std::vector<Recipient> rcpts_;
-  std::string message_;
-  DataBody data_;  // DATA's lines; the message moves to message_ at its end
+  std::shared_ptr<mail::MessageBuffer> message_;
+  DataBody data_;  // DATA's lines, moved on to message_ as they come
+  bool spool_paused_ = false;  // input waits for message_'s spool file
   std::string message_id_;     // "queued as" and in Received
-  size_t return_path_len_ = 0;  // the queue's copy goes without it
-  size_t trace_len_ = 0;        // Return-Path and Received, which the size limit does not count
   bool too_big_ = false, bare_newline_ = false, long_line_ = false;
   bool chunking_ = false;   // BDAT was used: DATA may not follow
   uint64_t chunk_size_ = 0;

@@ -5,6 +5,7 @@
 
 #include "connection.h"
 #include "cycle.h"
+#include "mail/message_buffer.h"
 #include "module.h"
 #include "worker.h"
 
@@ -25,11 +26,11 @@ const Directive testfilter_directives[] = {
 };
 
 FilterStatus decide(PhaseRun& run) {
-  if (run.message->find("spam") != std::string::npos) {
+  if (run.message->start().find("spam") != std::string::npos) {
     run.reply = "spam refused";
     return FilterStatus::reject;
   }
-  run.message->insert(0, "[filtered] ");
+  run.message->prepend("[filtered] ");
   return FilterStatus::next;
 }
 
