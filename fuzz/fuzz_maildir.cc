@@ -12,6 +12,7 @@
 #include "store/mutf7.h"
 
 using namespace gannet::store;
+using gannet::valid_utf8;
 using namespace gannet::store::maildir;
 
 namespace {

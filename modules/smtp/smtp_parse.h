@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "utf8.h"
+
 namespace gannet::smtp {
 
 enum class Verb { helo, ehlo, mail, rcpt, data, bdat, rset, noop, quit, vrfy, expn, help, starttls, auth, unknown };
@@ -70,13 +72,9 @@ inline constexpr size_t kMaxPath = 256;
 // shows them.
 std::optional<std::string> xtext_decode(std::string_view v);
 
-// Length of the well-formed UTF-8 sequence (RFC 3629: no overlongs, no
-// surrogates, nothing past U+10FFFF) that starts s, 0 if there is none.
-// ASCII counts as a sequence of 1. Shared with sasl.cc.
-size_t utf8_sequence(std::string_view s);
-bool valid_utf8(std::string_view s);
-// Any octet past ASCII: what needs SMTPUTF8 in an address or header, or
-// 8bit as a body's Content-Transfer-Encoding.
-bool has_8bit(std::string_view s);
+// The core's UTF-8 rules (utf8.h), by their short names here.
+using gannet::has_8bit;
+using gannet::utf8_sequence;
+using gannet::valid_utf8;
 
 }  // namespace gannet::smtp

@@ -349,7 +349,7 @@ int import_mbox(Ctl& c) {
   auto user = find_user(c);
   if (!user) return fail("user " + c.args[0] + ": not found");
   const std::string &mailbox = c.args[1], &path = c.args[2];
-  if (!store::valid_utf8(mailbox)) return fail("mailbox " + mailbox + ": not UTF-8");
+  if (!valid_utf8(mailbox)) return fail("mailbox " + mailbox + ": not UTF-8");
   MappedFile file;
   std::string err;
   if (!file.open(path, err)) return fail(err);

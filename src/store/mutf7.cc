@@ -60,12 +60,6 @@ void put_utf8(std::string& out, uint32_t cp) {
 
 }  // namespace
 
-bool valid_utf8(std::string_view s) {
-  for (size_t i = 0; i < s.size();)
-    if (!next_utf8(s, i)) return false;
-  return true;
-}
-
 std::optional<std::string> mutf7_encode(std::string_view in) {
   std::string out;
   size_t i = 0;

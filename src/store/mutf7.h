@@ -14,13 +14,13 @@
 #include <string>
 #include <string_view>
 
+#include "utf8.h"  // valid_utf8: the rules mutf7_encode applies
+
 namespace gannet::store {
 
 // Empty when the input is not valid UTF-8 (overlong, surrogate, > U+10FFFF).
 std::optional<std::string> mutf7_encode(std::string_view utf8);
 // Empty when the input is not canonical modified UTF-7.
 std::optional<std::string> mutf7_decode(std::string_view mutf7);
-// Whether s is valid UTF-8 (the rules mutf7_encode applies).
-bool valid_utf8(std::string_view s);
 
 }  // namespace gannet::store
