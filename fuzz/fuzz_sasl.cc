@@ -9,7 +9,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "../modules/smtp/sasl.h"
+#include "auth/sasl.h"
 
 using namespace gannet::sasl;
 

@@ -6,6 +6,7 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include "auth/login.h"
 #include "listen_addr.h"
 #include "store/store_module.h"
 
@@ -239,8 +240,15 @@ Module core_module{.name = "core", .directives = core_directives,
 Module events_module{.name = "events", .directives = events_directives,
                      .create_main_conf = create_events_conf, .init_main_conf = init_events_conf};
 
+// Login's shared secrets are made before the fork, so every worker has them.
+std::string init_mail_master(Cycle&) {
+  auth::init();
+  return {};
+}
+
 Module mail_module{.name = "mail", .directives = mail_directives,
-                   .create_srv_conf = create_mail_conf, .merge_srv_conf = merge_mail_conf};
+                   .create_srv_conf = create_mail_conf, .merge_srv_conf = merge_mail_conf,
+                   .init_master = init_mail_master};
 
 }  // namespace gannet
 

@@ -178,11 +178,6 @@ std::string init_worker(Worker& w) {
 
 void exit_worker(Worker&) { g_runner.reset(); }
 
-std::string init_master(Cycle&) {
-  init_auth();
-  return {};
-}
-
 std::string merge_conf(const ModuleConf& parent, ModuleConf& child) {
   auto& p = static_cast<const SmtpConf&>(parent);
   auto& c = static_cast<SmtpConf&>(child);
@@ -215,7 +210,7 @@ const Protocol protocol{.name = "smtp", .default_port = 25, .default_ssl_port = 
 Module smtp_module{.name = "smtp", .directives = smtp::directives,
                    .create_main_conf = smtp::create_main_conf, .init_main_conf = smtp::init_main_conf,
                    .create_srv_conf = smtp::create_conf, .merge_srv_conf = smtp::merge_conf,
-                   .init_master = smtp::init_master, .init_worker = smtp::init_worker,
+                   .init_worker = smtp::init_worker,
                    .exit_worker = smtp::exit_worker,
                    .protocol = &smtp::protocol};
 

@@ -167,7 +167,7 @@ void SmtpSession::begin_helo(std::string_view arg, bool esmtp) {
     r += "250-SIZE " + std::to_string(*conf_.max_message_size) + "\r\n";
     if (conn_.can_start_tls()) r += "250-STARTTLS\r\n";
     if (*conf_.role == Role::submission && (conn_.is_tls() || *conf_.auth_plaintext) && user_.empty())
-      r += "250-AUTH PLAIN LOGIN SCRAM-SHA-256\r\n";
+      r += "250-AUTH " + std::string(auth::kMechanisms) + "\r\n";
     if (*conf_.vrfy) r += "250-VRFY\r\n";
     r += "250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250-CHUNKING\r\n250 DSN";
     reply(r);

@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
+#include "auth/login.h"
 #include "connection.h"
 #include "mail/message_buffer.h"
 #include "module.h"
-#include "sasl.h"
 #include "smtp_data.h"
 #include "smtp_module.h"
 #include "smtp_parse.h"
@@ -21,10 +21,6 @@
 namespace gannet::smtp {
 
 std::unique_ptr<Session> make_session(Connection& c);
-
-// AUTH's per-process secrets, made in the master so that every worker
-// forked from it shares them (smtp_auth.cc).
-void init_auth();
 
 class SmtpSession final : public Session {
  public:
@@ -95,15 +91,8 @@ class SmtpSession final : public Session {
   size_t add_return_path(mail::MessageBuffer& m) const;  // its length, 0 if none
   void start_timer(uint64_t ms, void (*cb)(uv_timer_t*));
   void auth_step(std::string_view response);
-  void auth_plain(std::string_view response);
-  void auth_login(std::string_view response);
-  void check_password(const std::string& name, std::string password);
-  static void start_password_checks(uv_loop_t* loop);  // smtp_auth.cc
-  void scram_step(std::string_view response);
-  void scram_first(std::string_view msg);
-  void scram_final(std::string_view msg);
-  void auth_end(std::string_view reply_line);
-  void auth_done(bool ok, const std::string& user, const char* why = "");
+  void auth_result(auth::Exchange::Result r);
+  void auth_failed();
 
   Connection& conn_;
   const SmtpConf& conf_;
@@ -128,19 +117,7 @@ class SmtpSession final : public Session {
   bool chunk_last_ = false;
   bool chunk_drop_ = false;  // read the chunk, keep nothing
   State drop_state_ = State::fresh;
-  // AUTH in progress.
-  std::string auth_mech_;
-  std::string auth_user_;
-  int auth_step_ = 0;
-  // A SCRAM-SHA-256 exchange: allocated only while one runs, since most
-  // sessions never authenticate.
-  struct Scram {
-    sasl::ScramServer server;
-    sasl::ScramKey stored_key{}, server_key{};
-    std::string user;     // the store's address; empty: the exchange is fake
-    const char* why = ""; // for the log, if it fails
-  };
-  std::unique_ptr<Scram> scram_;
+  std::unique_ptr<auth::Exchange> auth_;  // AUTH in progress
   uv_timer_t* timer_ = nullptr;
   // Cleared when the session goes: a store commit finishing later must not
   // touch it.

@@ -11,7 +11,7 @@
 
 #include <algorithm>
 
-#include "smtp_parse.h"  // the UTF-8 check
+#include "utf8.h"
 
 namespace gannet::sasl {
 
@@ -35,7 +35,7 @@ ScramKey sha256(const ScramKey& in) {
 
 // A SASL field: 1 to kMaxField octets of UTF-8 without NUL.
 bool valid_field(std::string_view s) {
-  return !s.empty() && s.size() <= kMaxField && s.find('\0') == std::string_view::npos && smtp::valid_utf8(s);
+  return !s.empty() && s.size() <= kMaxField && s.find('\0') == std::string_view::npos && valid_utf8(s);
 }
 
 // --- SCRAM's attribute syntax (RFC 5802 7) ---
@@ -82,7 +82,7 @@ struct Attrs {
     name = attr[0];
     value = attr.substr(2);
     if (!((name >= 'a' && name <= 'z') || (name >= 'A' && name <= 'Z'))) return false;
-    return value.find('\0') == std::string_view::npos && smtp::valid_utf8(value);
+    return value.find('\0') == std::string_view::npos && valid_utf8(value);
   }
 
   // Optional extensions: syntax only, their meaning is unknown to us and

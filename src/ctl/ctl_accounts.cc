@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <iostream>
 
-#include "../../modules/smtp/sasl.h"  // gannetctl links every compiled-in module
+#include "auth/sasl.h"
 #include "ctl/ctl.h"
 #include "password.h"
 #include "store/check.h"

@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "../../modules/smtp/sasl.h"
+#include "auth/sasl.h"
 
 using namespace gannet::sasl;
 using namespace std::string_literals;
