@@ -118,14 +118,16 @@ TEST_CASE("the reference example loads, with echo standing in for smtp/imap") {
   }
 }
 
-TEST_CASE("the reference example with protocol smtp loads; imap has no module yet") {
+TEST_CASE("the reference example loads with protocol smtp and imap; an unknown protocol is an error") {
   ConfDir dir;
   write_self_signed(dir.path, "a", "localhost");
-  auto c = dir.load(example("smtp"));
-  REQUIRE(c->servers.size() == 2);
-  CHECK(c->servers[0]->protocol->name == "smtp");
+  for (const char* proto : {"smtp", "imap"}) {
+    auto c = dir.load(example(proto));
+    REQUIRE(c->servers.size() == 2);
+    CHECK(c->servers[0]->protocol->name == proto);
+  }
   // Reported at the server block that names it.
-  dir.require_error(example("imap"), "unknown protocol \"imap\"", 6);
+  dir.require_error(example("nntp"), "unknown protocol \"nntp\"", 6);
 }
 
 TEST_CASE("load_cycle_from_string parses like a file, NAME in errors") {

@@ -1,0 +1,56 @@
+// The IMAP command parser on arbitrary input, as a whole command in wire
+// form with literals inline; the literal announcement reader; sequence
+// sets; and the response writer's quoting, which must read back as the
+// very string it was given.
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+
+#include "../modules/imap/imap_parse.h"
+
+using namespace gannet::imap;
+
+namespace {
+
+void check(bool ok) {
+  if (!ok) abort();
+}
+
+size_t count(const std::vector<Arg>& args, size_t depth) {
+  check(depth <= kMaxDepth);
+  size_t n = args.size();
+  for (auto& a : args) {
+    if (a.kind == Arg::Kind::list) n += count(a.items, depth + 1);
+    else check(a.items.empty());
+  }
+  return n;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  std::string in(reinterpret_cast<const char*>(data), size);
+
+  Command c;
+  if (!parse_command(in, c)) {
+    check(!c.tag.empty() && !c.name.empty());
+    check(count(c.args, 0) <= kMaxArgs);
+  }
+
+  bool bad = false;
+  auto lit = literal_at_end(in, &bad);
+  check(!(lit && bad));
+  if (lit) check(in.back() == '}');
+
+  if (auto set = parse_sequence_set(in, 1000)) {
+    check(!set->empty() && set->size() <= 1000);
+    for (auto r : *set) in_set(*set, r.lo ? r.lo : 1, 7);
+  }
+
+  // Whatever the octets, astring's form parses back to them.
+  Command back;
+  check(!parse_command("t X " + astring(in), back));
+  check(back.args.size() == 1 && back.args[0].text == in);
+  check(back.args[0].kind == Arg::Kind::string);
+  return 0;
+}

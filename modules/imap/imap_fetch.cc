@@ -1,0 +1,251 @@
+// FETCH and UID FETCH (RFC 3501 6.4.5, RFC 9051 6.4.5): the items asked
+// for, each message's answer from the store's index and its cached parse.
+#include <ctime>
+
+#include "imap_session.h"
+#include "imap_structure.h"
+#include "imap_view.h"
+#include "mail/message_parser.h"
+#include "store/store_module.h"
+#include "worker.h"
+
+namespace gannet::imap {
+
+namespace {
+
+struct Item {
+  enum Kind { flags, uid, size, internaldate, envelope, body, bodystructure, body_section } kind = flags;
+  std::string name;  // as the response names it: "BODY[HEADER]<0>"
+  Section section;
+  bool peek = false;
+  bool partial = false;
+  uint64_t offset = 0, length = 0;
+  static Item of(Kind k, std::string name) {
+    Item it;
+    it.kind = k;
+    it.name = std::move(name);
+    return it;
+  }
+};
+
+std::string upper(std::string_view s) {
+  std::string u(s);
+  for (char& c : u) c = static_cast<char>(toupper(static_cast<unsigned char>(c)));
+  return u;
+}
+
+// "<n.m>" after a section.
+bool parse_partial(std::string_view p, Item& it) {
+  if (p.empty()) return true;
+  if (p.size() < 5 || p.front() != '<' || p.back() != '>') return false;
+  p = p.substr(1, p.size() - 2);
+  auto dot = p.find('.');
+  if (dot == std::string_view::npos) return false;
+  auto num = [](std::string_view s, uint64_t& n) {
+    if (s.empty() || s.size() > 10) return false;
+    n = 0;
+    for (char c : s) {
+      if (c < '0' || c > '9') return false;
+      n = n * 10 + (c - '0');
+    }
+    return n <= UINT32_MAX;
+  };
+  if (!num(p.substr(0, dot), it.offset) || !num(p.substr(dot + 1), it.length) || it.length == 0) return false;
+  it.partial = true;
+  return true;
+}
+
+// The RFC822 forms are BODY sections by other names.
+Item rfc822(std::string name, Section::Kind kind, bool peek) {
+  Item it = Item::of(Item::body_section, std::move(name));
+  it.section.kind = kind;
+  it.peek = peek;
+  return it;
+}
+
+// One fetch-att; false if it is not one.
+bool parse_item(const Arg& a, std::vector<Item>& out) {
+  if (a.kind != Arg::Kind::atom) return false;
+  std::string u = upper(a.text);
+  static const std::pair<std::string_view, Item::Kind> simple[] = {
+      {"FLAGS", Item::flags}, {"UID", Item::uid}, {"RFC822.SIZE", Item::size}, {"INTERNALDATE", Item::internaldate},
+      {"ENVELOPE", Item::envelope}, {"BODY", Item::body}, {"BODYSTRUCTURE", Item::bodystructure}};
+  for (auto& [name, kind] : simple)
+    if (u == name) return out.push_back(Item::of(kind, std::string(name))), true;
+  if (u == "RFC822") return out.push_back(rfc822("RFC822", Section::all, false)), true;
+  if (u == "RFC822.HEADER") return out.push_back(rfc822("RFC822.HEADER", Section::header, true)), true;
+  if (u == "RFC822.TEXT") return out.push_back(rfc822("RFC822.TEXT", Section::text, false)), true;
+  // The macros (RFC 3501 6.4.5).
+  const char* const fast[] = {"FLAGS", "INTERNALDATE", "RFC822.SIZE"};
+  const char* const all[] = {"FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE"};
+  const char* const full[] = {"FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE", "BODY"};
+  auto macro = [&](auto& names) {
+    for (const char* n : names) parse_item(Arg{Arg::Kind::atom, n, {}}, out);
+    return true;
+  };
+  if (u == "FAST") return macro(fast);
+  if (u == "ALL") return macro(all);
+  if (u == "FULL") return macro(full);
+  Item it = Item::of(Item::body_section, "");
+  std::string_view rest = a.text;
+  if (u.starts_with("BODY.PEEK[")) {
+    it.peek = true;
+    rest.remove_prefix(9);
+  } else if (u.starts_with("BODY[")) {
+    rest.remove_prefix(4);
+  } else {
+    return false;
+  }
+  auto close = rest.rfind(']');
+  if (close == std::string_view::npos) return false;
+  auto section = parse_section(rest.substr(1, close - 1));
+  if (!section || !parse_partial(rest.substr(close + 1), it)) return false;
+  it.section = std::move(*section);
+  it.name = "BODY[" + it.section.name() + "]";
+  if (it.partial) it.name += "<" + std::to_string(it.offset) + ">";
+  out.push_back(std::move(it));
+  return true;
+}
+
+std::string flags_text(const store::Message& m) {
+  static const char* const names[] = {"\\Seen", "\\Answered", "\\Flagged", "\\Deleted", "\\Draft"};
+  std::string s;
+  for (int i = 0; i < 5; i++)
+    if (m.flags & (1u << i)) s += (s.empty() ? "" : " ") + std::string(names[i]);
+  for (auto& k : m.keywords) s += (s.empty() ? "" : " ") + k;
+  return "(" + s + ")";
+}
+
+// date-time = DQUOTE date-day-fixed "-" date-month "-" date-year SP time SP zone DQUOTE
+std::string internal_date(int64_t t) {
+  time_t tt = static_cast<time_t>(t);
+  tm tm;
+  gmtime_r(&tt, &tm);
+  char buf[40];
+  strftime(buf, sizeof buf, "\"%d-%b-%Y %H:%M:%S +0000\"", &tm);
+  return buf;
+}
+
+std::string literal(std::string_view s) { return "{" + std::to_string(s.size()) + "}\r\n" + std::string(s); }
+
+// One message's answers, reading its body and parse at most once.
+class MessageData {
+ public:
+  MessageData(store::Txn& t, const store::Message& m) : t_(t), m_(m) {}
+
+  std::string item(const Item& it) {
+    switch (it.kind) {
+      case Item::flags: return flags_text(m_);
+      case Item::uid: return std::to_string(m_.uid);
+      case Item::size: return std::to_string(m_.size);
+      case Item::internaldate: return internal_date(m_.internal_date);
+      case Item::envelope: return imap::envelope(parsed().envelopes.at(0));
+      case Item::body: return body_structure(parsed(), 0, false);
+      case Item::bodystructure: return body_structure(parsed(), 0, true);
+      case Item::body_section: break;
+    }
+    // A section the message does not have is empty (RFC 9051 6.4.5).
+    std::string s = section_octets(whole(), parsed(), it.section).value_or("");
+    if (it.partial) s = it.offset >= s.size() ? std::string() : s.substr(it.offset, it.length);
+    return literal(s);
+  }
+
+ private:
+  std::string_view whole() {
+    if (!body_) body_ = t_.body(m_.body_id).value_or(std::string_view());
+    return *body_;
+  }
+  // The parse cached at delivery; made now for a body stored without one.
+  const mail::ParsedMessage& parsed() {
+    if (!parsed_) {
+      parsed_.emplace();
+      auto info = t_.body_info(m_.body_id);
+      if (!info || !mail::decode_meta(info->meta, *parsed_)) *parsed_ = mail::parse_message(whole());
+    }
+    return *parsed_;
+  }
+
+  store::Txn& t_;
+  const store::Message& m_;
+  std::optional<std::string_view> body_;
+  std::optional<mail::ParsedMessage> parsed_;
+};
+
+}  // namespace
+
+void ImapSession::fetch(const Command& c, bool by_uid) {
+  if (c.args.size() != 2 || c.args[0].kind != Arg::Kind::atom)
+    return tagged(c, "BAD Syntax: FETCH sequence-set items");
+  auto set = parse_sequence_set(c.args[0].text);
+  if (!set) return tagged(c, "BAD Invalid sequence set");
+  std::vector<Item> items;
+  const Arg& what = c.args[1];
+  bool ok = true;
+  if (what.kind == Arg::Kind::list) {
+    for (auto& a : what.items) ok = ok && parse_item(a, items);
+  } else {
+    ok = parse_item(what, items);
+  }
+  if (!ok || items.empty()) return tagged(c, "BAD Unknown or unsupported FETCH item");
+  if (by_uid && std::none_of(items.begin(), items.end(), [](auto& i) { return i.kind == Item::uid; }))
+    items.insert(items.begin(), Item::of(Item::uid, "UID"));
+  bool sets_seen = !view_->read_only && std::any_of(items.begin(), items.end(), [](auto& i) {
+    return i.kind == Item::body_section && !i.peek;
+  });
+  if (sets_seen && std::none_of(items.begin(), items.end(), [](auto& i) { return i.kind == Item::flags; }))
+    items.push_back(Item::of(Item::flags, "FLAGS"));
+
+  // The messages asked for, as (sequence number, UID).
+  std::vector<std::pair<uint32_t, uint32_t>> targets;
+  const auto& uids = view_->uids;
+  uint32_t star = by_uid ? (uids.empty() ? 0 : uids.back()) : static_cast<uint32_t>(uids.size());
+  for (size_t i = 0; i < uids.size(); i++) {
+    uint32_t seq = static_cast<uint32_t>(i + 1);
+    if (in_set(*set, by_uid ? uids[i] : seq, star)) targets.emplace_back(seq, uids[i]);
+  }
+  if (!by_uid && std::any_of(set->begin(), set->end(), [&](Range r) {
+        return std::max(r.lo, r.hi) > star;
+      }))
+    return tagged(c, "BAD Invalid sequence number");
+
+  uint32_t mailbox = view_->mailbox_id;
+  auto answer = [this, c, items, targets, mailbox] {
+    worker_store()->read([&](store::Txn& t) {
+      for (auto [seq, uid] : targets) {
+        auto m = t.message(mailbox, uid);
+        if (!m) continue;  // expunged by another session; announced later
+        std::string out = "* " + std::to_string(seq) + " FETCH (";
+        MessageData data{t, *m};
+        for (size_t i = 0; i < items.size(); i++) {
+          if (i) out += ' ';
+          out += items[i].name + ' ' + data.item(items[i]);
+        }
+        send(out + ")");
+      }
+      return 0;
+    });
+    tagged(c, "OK " + c.name + " completed");
+  };
+  // A body fetched without PEEK is \Seen from now on: stored first, so
+  // the FLAGS this answer carries are the store's.
+  if (!sets_seen) return answer();
+  busy();
+  worker_store()->write(
+      conn_.worker().loop(),
+      [mailbox, targets](store::Txn& t) {
+        for (auto [seq, uid] : targets) {
+          auto m = t.message(mailbox, uid);
+          if (!m || (m->flags & store::FLAG_SEEN)) continue;
+          if (auto s = t.set_flags(mailbox, uid, m->flags | store::FLAG_SEEN, m->keywords); s != store::Status::ok)
+            return s;
+        }
+        return store::Status::ok;
+      },
+      [this, alive = alive_, answer](store::Status) {
+        if (!*alive) return;
+        answer();
+        ready();
+      });
+}
+
+}  // namespace gannet::imap

@@ -1,0 +1,416 @@
+// The IMAP session (RFC 3501, RFC 9051): gathering commands, the
+// not-authenticated and authenticated states, mailbox selection and LIST.
+// FETCH is imap_fetch.cc.
+#include "imap_session.h"
+
+#include "core_module.h"
+#include "imap_view.h"
+#include "log.h"
+#include "store/mutf7.h"
+#include "store/store_module.h"
+#include "worker.h"
+
+namespace gannet::imap {
+
+namespace {
+
+using State = ImapSession::State;
+constexpr uint8_t kAny = 1 | 2 | 4;
+constexpr uint8_t kAuthed = 2 | 4;
+
+struct CommandRow {
+  std::string_view name;
+  uint8_t states;  // State bits the command is allowed in
+  void (ImapSession::*handle)(const Command&);
+};
+
+// Adding a command is adding a row.
+const CommandRow command_table[] = {
+    {"CAPABILITY", kAny, &ImapSession::cmd_capability},
+    {"NOOP", kAny, &ImapSession::cmd_noop},
+    {"LOGOUT", kAny, &ImapSession::cmd_logout},
+    {"ID", kAny, &ImapSession::cmd_id},
+    {"STARTTLS", 1, &ImapSession::cmd_starttls},
+    {"LOGIN", 1, &ImapSession::cmd_login},
+    {"AUTHENTICATE", 1, &ImapSession::cmd_authenticate},
+    {"ENABLE", kAuthed, &ImapSession::cmd_enable},
+    {"NAMESPACE", kAuthed, &ImapSession::cmd_namespace},
+    {"SELECT", kAuthed, &ImapSession::cmd_select},
+    {"EXAMINE", kAuthed, &ImapSession::cmd_select},
+    {"LIST", kAuthed, &ImapSession::cmd_list},
+    {"CHECK", 4, &ImapSession::cmd_noop},
+    {"CLOSE", 4, &ImapSession::cmd_close},
+    {"UNSELECT", 4, &ImapSession::cmd_close},
+    {"FETCH", 4, &ImapSession::cmd_fetch},
+    {"UID FETCH", 4, &ImapSession::cmd_fetch},
+};
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return toupper(static_cast<unsigned char>(x)) == toupper(static_cast<unsigned char>(y));
+         });
+}
+
+bool is_string(const Arg& a) { return a.kind == Arg::Kind::atom || a.kind == Arg::Kind::string; }
+
+// LIST's wildcards (RFC 3501 6.3.8): '*' matches anything, '%' anything
+// but the hierarchy delimiter.
+bool matches(std::string_view name, std::string_view pattern) {
+  if (pattern.empty()) return name.empty();
+  if (pattern[0] == '*' || pattern[0] == '%') {
+    for (size_t i = 0; i <= name.size(); i++) {
+      if (matches(name.substr(i), pattern.substr(1))) return true;
+      if (i < name.size() && pattern[0] == '%' && name[i] == '/') return false;
+    }
+    return false;
+  }
+  return !name.empty() && name[0] == pattern[0] && matches(name.substr(1), pattern.substr(1));
+}
+
+}  // namespace
+
+std::unique_ptr<Session> make_session(Connection& c) { return std::make_unique<ImapSession>(c); }
+
+ImapSession::ImapSession(Connection& c) : conn_(c), conf_(c.server().conf<ImapConf>(imap_module)) {}
+
+ImapSession::~ImapSession() {
+  *alive_ = false;
+  if (timer_)
+    uv_close(reinterpret_cast<uv_handle_t*>(timer_), [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
+}
+
+void ImapSession::send(std::string_view text) {
+  std::string out(text);
+  out += "\r\n";
+  conn_.write(out);
+}
+
+void ImapSession::tagged(const Command& c, std::string_view status_and_text) {
+  send(c.tag + " " + std::string(status_and_text));
+}
+
+void ImapSession::bad(std::string_view tag, std::string_view text) {
+  send(std::string(tag.empty() ? "*" : tag) + " BAD " + std::string(text));
+}
+
+void ImapSession::busy() {
+  busy_ = true;
+  conn_.pause();
+}
+
+void ImapSession::ready() {
+  busy_ = false;
+  conn_.resume();
+}
+
+bool ImapSession::may_log_in() const { return conn_.is_tls() || *conf_.auth_plaintext; }
+
+std::string ImapSession::capabilities() const {
+  std::string caps = "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE NAMESPACE UNSELECT";
+  if (state_ != State::not_authenticated) return caps;
+  if (conn_.can_start_tls()) caps += " STARTTLS";
+  if (!may_log_in()) return caps + " LOGINDISABLED";
+  std::string_view mechs = auth::kMechanisms;
+  while (!mechs.empty()) {
+    auto sp = mechs.find(' ');
+    caps += " AUTH=" + std::string(mechs.substr(0, sp));
+    mechs = sp == std::string_view::npos ? std::string_view() : mechs.substr(sp + 1);
+  }
+  return caps;
+}
+
+// --- the session's life ---
+
+void ImapSession::on_start() { send("* OK [CAPABILITY " + capabilities() + "] Gannet ready."); }
+
+bool ImapSession::on_timeout() {
+  send("* BYE Autologout; idle for too long");
+  return false;
+}
+
+void ImapSession::on_drain() {
+  if (busy_ || !cmd_.empty()) return;  // at the next command boundary
+  send("* BYE Server shutting down");
+  state_ = State::logout;
+  conn_.close("shutdown");
+}
+
+// A command arrives as lines, each but the last ending in a literal's
+// announcement; the literal's octets come through on_bytes.
+void ImapSession::on_line(std::string_view line) {
+  if (state_ == State::logout) return;
+  if (auth_ && !busy_) {  // a response inside AUTHENTICATE
+    busy();
+    return auth_->step(line, [this](auth::Exchange::Result r) { auth_result(r); });
+  }
+  if (skip_) {  // the rest of a command that was too long
+    bool bad_literal = false;
+    if (!literal_at_end(line, &bad_literal)) skip_ = false;
+    return;
+  }
+  cmd_.append(line);
+  std::string tag = cmd_.substr(0, cmd_.find(' '));
+  if (cmd_.size() > *conf_.max_command) {
+    cmd_.clear();
+    bool bad_literal = false;
+    skip_ = literal_at_end(line, &bad_literal).has_value();  // its lines go too
+    return bad(tag, "Command too long");
+  }
+  bool bad_literal = false;
+  auto lit = literal_at_end(line, &bad_literal);
+  if (bad_literal) {
+    cmd_.clear();
+    return bad(tag, "Invalid literal");
+  }
+  if (!lit) {
+    std::string wire;
+    wire.swap(cmd_);
+    return run(wire);
+  }
+  if (lit->size > *conf_.max_literal) {
+    cmd_.clear();
+    if (lit->sync) return send(tag + " NO [TOOBIG] Literal too big");
+    // A non-synchronising literal is already on its way: the stream
+    // cannot be followed without reading it all.
+    send("* BYE [TOOBIG] Literal too big");
+    state_ = State::logout;
+    return conn_.close("literal too big");
+  }
+  cmd_ += "\r\n";
+  if (lit->sync) send("+ Ready for literal data");
+  if (lit->size > 0) conn_.read_bytes(lit->size);
+}
+
+void ImapSession::on_bytes(std::string_view chunk, bool) { cmd_.append(chunk); }
+
+void ImapSession::on_line_too_long() {
+  std::string tag = cmd_.substr(0, cmd_.find(' '));
+  cmd_.clear();
+  bad(tag, "Line too long");
+}
+
+void ImapSession::run(const std::string& wire) {
+  Command c;
+  if (auto err = parse_command(wire, c)) return bad(c.tag, *err);
+  for (auto& row : command_table) {
+    if (row.name != c.name) continue;
+    if (!(row.states & static_cast<uint8_t>(state_))) {
+      return tagged(c, state_ == State::not_authenticated ? "BAD Log in first"
+                       : state_ == State::authenticated   ? "BAD Select a mailbox first"
+                                                          : "BAD Not allowed now");
+    }
+    return (this->*row.handle)(c);
+  }
+  tagged(c, "BAD Unknown command");
+}
+
+// --- any state ---
+
+void ImapSession::cmd_capability(const Command& c) {
+  send("* CAPABILITY " + capabilities());
+  tagged(c, "OK Capability completed");
+}
+
+void ImapSession::cmd_noop(const Command& c) { tagged(c, "OK " + c.name + " completed"); }
+
+void ImapSession::cmd_logout(const Command& c) {
+  send("* BYE Logging out");
+  tagged(c, "OK Logout completed");
+  state_ = State::logout;
+  conn_.close();
+}
+
+void ImapSession::cmd_id(const Command& c) {
+  send("* ID (\"name\" \"Gannet\")");
+  tagged(c, "OK ID completed");
+}
+
+// --- not authenticated ---
+
+void ImapSession::cmd_starttls(const Command& c) {
+  if (!c.args.empty()) return tagged(c, "BAD STARTTLS takes no arguments");
+  if (!conn_.can_start_tls()) return tagged(c, "BAD TLS not available");
+  tagged(c, "OK Begin TLS negotiation now");
+  conn_.start_tls();  // drops whatever the client pipelined after the command
+}
+
+void ImapSession::cmd_login(const Command& c) {
+  if (c.args.size() != 2 || !is_string(c.args[0]) || !is_string(c.args[1]))
+    return tagged(c, "BAD Syntax: LOGIN user password");
+  if (!may_log_in()) return tagged(c, "NO [PRIVACYREQUIRED] Use STARTTLS first");
+  busy();
+  std::string tag = c.tag, name = c.args[0].text;
+  auth::check_password(conn_.worker().loop(), name, c.args[1].text, alive_,
+                       [this, tag, name](const std::string& user) {
+                         if (user.empty()) return login_failed(tag, "LOGIN", name);
+                         logged_in(tag, user);
+                       });
+}
+
+void ImapSession::cmd_authenticate(const Command& c) {
+  if (c.args.empty() || c.args.size() > 2 || c.args[0].kind != Arg::Kind::atom)
+    return tagged(c, "BAD Syntax: AUTHENTICATE mechanism [initial-response]");
+  if (!may_log_in()) return tagged(c, "NO [PRIVACYREQUIRED] Use STARTTLS first");
+  auth_ = auth::Exchange::start(c.args[0].text, conn_.worker().loop());
+  if (!auth_) return tagged(c, "NO Unsupported authentication mechanism");
+  std::optional<std::string_view> initial;
+  if (c.args.size() == 2) initial = c.args[1].text;
+  auth_tag_ = c.tag;
+  busy();
+  auth_->begin(initial, [this](auth::Exchange::Result r) { auth_result(r); });
+}
+
+void ImapSession::auth_result(auth::Exchange::Result r) {
+  using R = auth::Exchange::Result;
+  std::string tag = std::move(auth_tag_);
+  switch (r) {
+    case R::challenge:
+      auth_tag_ = std::move(tag);
+      send("+ " + auth_->challenge());
+      return ready();
+    case R::ok: {
+      std::string user = auth_->user();
+      auth_.reset();
+      return logged_in(tag, user);
+    }
+    case R::failed: {
+      auto ex = std::move(auth_);
+      return login_failed(tag, ex->mechanism(), ex->name(), ex->why());
+    }
+    case R::malformed: send(tag + " BAD Invalid response"); break;
+    case R::aborted: send(tag + " BAD Authentication cancelled"); break;
+    case R::authz: send(tag + " NO [AUTHORIZATIONFAILED] Authorization identity differs"); break;
+    case R::temporary: send(tag + " NO [UNAVAILABLE] Temporary authentication failure"); break;
+  }
+  auth_.reset();
+  ready();
+}
+
+void ImapSession::logged_in(const std::string& tag, const std::string& user) {
+  auto u = auth::enabled_user(user);
+  if (!u) {  // removed or disabled while its password was checked
+    send(tag + " NO [AUTHENTICATIONFAILED] Authentication failed");
+    return ready();
+  }
+  user_ = u->address;
+  user_id_ = u->id;
+  conn_.set_user(user_);
+  state_ = State::authenticated;
+  send(tag + " OK [CAPABILITY " + capabilities() + "] Logged in");
+  ready();
+}
+
+// Slow down guessing: the answer, and the next command, wait.
+void ImapSession::login_failed(const std::string& tag, std::string_view mech, std::string_view name, const char* why) {
+  GLOG(Level::notice, "imap: %.*s authentication failed for \"%s\" from %s%s", static_cast<int>(mech.size()),
+       mech.data(), auth::loggable(name).c_str(), conn_.peer().c_str(), why);
+  auth_tag_ = tag;
+  if (!timer_) {
+    timer_ = new uv_timer_t;
+    uv_timer_init(conn_.worker().loop(), timer_);
+    timer_->data = this;
+  }
+  uv_timer_start(timer_, [](uv_timer_t* t) {
+    auto* s = static_cast<ImapSession*>(t->data);
+    s->send(s->auth_tag_ + " NO [AUTHENTICATIONFAILED] Authentication failed");
+    s->auth_tag_.clear();
+    s->ready();
+  }, *conf_.auth_failure_delay, 0);
+}
+
+// --- authenticated ---
+
+void ImapSession::cmd_enable(const Command& c) {
+  // Nothing we offer needs enabling yet (RFC 5161 3.1: unknown ones are ignored).
+  send("* ENABLED");
+  tagged(c, "OK ENABLE completed");
+}
+
+void ImapSession::cmd_namespace(const Command& c) {
+  send("* NAMESPACE ((\"\" \"/\")) NIL NIL");
+  tagged(c, "OK NAMESPACE completed");
+}
+
+std::optional<std::string> ImapSession::mailbox_name(const Arg& a) const {
+  if (!is_string(a)) return std::nullopt;
+  if (iequals(a.text, "INBOX")) return "INBOX";
+  if (utf8_) return valid_utf8(a.text) ? std::optional<std::string>(a.text) : std::nullopt;
+  return store::mutf7_decode(a.text);
+}
+
+void ImapSession::cmd_list(const Command& c) {
+  if (c.args.size() != 2 || !is_string(c.args[0]) || !is_string(c.args[1]))
+    return tagged(c, "BAD Syntax: LIST reference pattern");
+  const std::string& pattern = c.args[1].text;
+  if (pattern.empty()) {  // the hierarchy delimiter and root (RFC 3501 6.3.8)
+    send("* LIST (\\Noselect) \"/\" \"\"");
+    return tagged(c, "OK LIST completed");
+  }
+  std::string full = c.args[0].text + pattern;
+  auto boxes = worker_store()->read([&](store::Txn& t) { return t.mailboxes(user_id_); });
+  for (auto& mb : boxes) {
+    std::string wire = utf8_ ? mb.name : store::mutf7_encode(mb.name).value_or(mb.name);
+    if (!matches(wire, full) && !(iequals(full, "INBOX") && mb.name == "INBOX")) continue;
+    std::string attrs = "\\HasNoChildren";
+    for (auto& other : boxes)
+      if (other.name.size() > mb.name.size() && other.name.starts_with(mb.name + "/")) attrs = "\\HasChildren";
+    if (const char* special = store::special_use_name(mb.special); *special) attrs += std::string(" ") + special;
+    send("* LIST (" + attrs + ") \"/\" " + astring(wire));
+  }
+  tagged(c, "OK LIST completed");
+}
+
+void ImapSession::cmd_select(const Command& c) {
+  bool examine = c.name == "EXAMINE";
+  view_.reset();  // a failed SELECT leaves no mailbox selected (RFC 3501 6.3.1)
+  state_ = State::authenticated;
+  if (c.args.size() != 1) return tagged(c, "BAD Syntax: " + c.name + " mailbox");
+  auto name = mailbox_name(c.args[0]);
+  if (!name) return tagged(c, "NO [NONEXISTENT] Invalid mailbox name");
+  auto view = std::make_unique<View>();
+  bool found = worker_store()->read([&](store::Txn& t) {
+    auto mb = t.mailbox(user_id_, *name);
+    if (!mb) return false;
+    view->load(t, *mb, examine);
+    return true;
+  });
+  if (!found) return tagged(c, "NO [NONEXISTENT] Mailbox doesn't exist");
+  view_ = std::move(view);
+  state_ = State::selected;
+  send("* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)");
+  send(examine ? "* OK [PERMANENTFLAGS ()] Read-only mailbox"
+               : "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] Flags permitted");
+  send("* " + std::to_string(view_->uids.size()) + " EXISTS");
+  send("* 0 RECENT");
+  if (view_->first_unseen) send("* OK [UNSEEN " + std::to_string(view_->first_unseen) + "] First unseen");
+  send("* OK [UIDVALIDITY " + std::to_string(view_->uidvalidity) + "] UIDs valid");
+  send("* OK [UIDNEXT " + std::to_string(view_->uidnext) + "] Predicted next UID");
+  tagged(c, examine ? "OK [READ-ONLY] EXAMINE completed" : "OK [READ-WRITE] SELECT completed");
+}
+
+// CLOSE expunges what is marked \Deleted, silently; UNSELECT does not.
+void ImapSession::cmd_close(const Command& c) {
+  auto view = std::move(view_);
+  state_ = State::authenticated;
+  if (c.name == "UNSELECT" || view->read_only) return tagged(c, "OK " + c.name + " completed");
+  busy();
+  uint32_t mailbox = view->mailbox_id;
+  std::string tag = c.tag;
+  worker_store()->write(
+      conn_.worker().loop(),
+      [mailbox](store::Txn& t) {
+        for (auto& m : t.messages(mailbox))
+          if (m.flags & store::FLAG_DELETED)
+            if (auto s = t.expunge(mailbox, m.uid); s != store::Status::ok) return s;
+        return store::Status::ok;
+      },
+      [this, alive = alive_, tag](store::Status s) {
+        if (!*alive) return;
+        send(tag + (s == store::Status::ok ? " OK CLOSE completed" : " NO [SERVERBUG] Could not expunge"));
+        ready();
+      });
+}
+
+void ImapSession::cmd_fetch(const Command& c) { fetch(c, c.name == "UID FETCH"); }
+
+}  // namespace gannet::imap

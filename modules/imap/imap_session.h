@@ -1,0 +1,86 @@
+// One IMAP session: the command gathered from lines and literals, parsed
+// whole (imap_parse.h), then run by a table of commands, each row naming
+// the states it is allowed in.
+#pragma once
+
+#include <uv.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "auth/login.h"
+#include "connection.h"
+#include "imap_module.h"
+#include "imap_parse.h"
+#include "module.h"
+#include "store/records.h"
+
+namespace gannet::imap {
+
+std::unique_ptr<Session> make_session(Connection& c);
+
+class ImapSession final : public Session {
+ public:
+  explicit ImapSession(Connection& c);
+  ~ImapSession() override;
+
+  void on_start() override;
+  void on_line(std::string_view line) override;
+  void on_line_too_long() override;
+  void on_bytes(std::string_view chunk, bool last) override;
+  void on_drain() override;
+  bool on_timeout() override;
+
+  enum class State : uint8_t { not_authenticated = 1, authenticated = 2, selected = 4, logout = 8 };
+
+  // --- command handlers, one per row of the command table ---
+  void cmd_capability(const Command& c);
+  void cmd_noop(const Command& c);
+  void cmd_logout(const Command& c);
+  void cmd_starttls(const Command& c);
+  void cmd_login(const Command& c);
+  void cmd_authenticate(const Command& c);
+  void cmd_enable(const Command& c);
+  void cmd_id(const Command& c);
+  void cmd_namespace(const Command& c);
+  void cmd_select(const Command& c);
+  void cmd_list(const Command& c);
+  void cmd_close(const Command& c);
+  void cmd_fetch(const Command& c);
+
+ private:
+  struct View;  // the selected mailbox (imap_fetch.cc)
+
+  void send(std::string_view text);  // CRLF added
+  void tagged(const Command& c, std::string_view status_and_text);
+  void bad(std::string_view tag, std::string_view text);
+  void run(const std::string& wire);
+  std::string capabilities() const;
+  bool may_log_in() const;
+  void logged_in(const std::string& tag, const std::string& user);
+  void login_failed(const std::string& tag, std::string_view mech, std::string_view name, const char* why = "");
+  void auth_result(auth::Exchange::Result r);
+  void busy();  // input waits for the thread pool or the store
+  void ready();
+  std::optional<std::string> mailbox_name(const Arg& a) const;  // from the wire form, UTF-8
+  void fetch(const Command& c, bool uid);  // imap_fetch.cc
+
+  Connection& conn_;
+  const ImapConf& conf_;
+  State state_ = State::not_authenticated;
+  bool busy_ = false;
+  bool utf8_ = false;   // ENABLE UTF8=ACCEPT or IMAP4rev2: mailbox names in UTF-8
+  bool rev2_ = false;
+  std::string cmd_;     // the command gathered so far, literals inline
+  bool skip_ = false;   // a too-long command: drop it to its end
+  uint32_t user_id_ = 0;
+  std::string user_;
+  std::unique_ptr<View> view_;
+  std::unique_ptr<auth::Exchange> auth_;
+  std::string auth_tag_;
+  uv_timer_t* timer_ = nullptr;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace gannet::imap
