@@ -2,6 +2,7 @@
 // for, each message's answer from the store's index and its cached parse.
 #include <ctime>
 
+#include "imap_flags.h"
 #include "imap_session.h"
 #include "imap_structure.h"
 #include "imap_view.h"
@@ -27,12 +28,6 @@ struct Item {
     return it;
   }
 };
-
-std::string upper(std::string_view s) {
-  std::string u(s);
-  for (char& c : u) c = static_cast<char>(toupper(static_cast<unsigned char>(c)));
-  return u;
-}
 
 // "<n.m>" after a section.
 bool parse_partial(std::string_view p, Item& it) {
@@ -66,7 +61,7 @@ Item rfc822(std::string name, Section::Kind kind, bool peek) {
 // One fetch-att; false if it is not one.
 bool parse_item(const Arg& a, std::vector<Item>& out) {
   if (a.kind != Arg::Kind::atom) return false;
-  std::string u = upper(a.text);
+  std::string u = to_upper(a.text);
   static const std::pair<std::string_view, Item::Kind> simple[] = {
       {"FLAGS", Item::flags}, {"UID", Item::uid}, {"RFC822.SIZE", Item::size}, {"INTERNALDATE", Item::internaldate},
       {"ENVELOPE", Item::envelope}, {"BODY", Item::body}, {"BODYSTRUCTURE", Item::bodystructure}};
@@ -107,15 +102,6 @@ bool parse_item(const Arg& a, std::vector<Item>& out) {
   return true;
 }
 
-std::string flags_text(const store::Message& m) {
-  static const char* const names[] = {"\\Seen", "\\Answered", "\\Flagged", "\\Deleted", "\\Draft"};
-  std::string s;
-  for (int i = 0; i < 5; i++)
-    if (m.flags & (1u << i)) s += (s.empty() ? "" : " ") + std::string(names[i]);
-  for (auto& k : m.keywords) s += (s.empty() ? "" : " ") + k;
-  return "(" + s + ")";
-}
-
 // date-time = DQUOTE date-day-fixed "-" date-month "-" date-year SP time SP zone DQUOTE
 std::string internal_date(int64_t t) {
   time_t tt = static_cast<time_t>(t);
@@ -135,7 +121,7 @@ class MessageData {
 
   std::string item(const Item& it) {
     switch (it.kind) {
-      case Item::flags: return flags_text(m_);
+      case Item::flags: return flags_text(m_.flags, m_.keywords);
       case Item::uid: return std::to_string(m_.uid);
       case Item::size: return std::to_string(m_.size);
       case Item::internaldate: return internal_date(m_.internal_date);
@@ -195,18 +181,9 @@ void ImapSession::fetch(const Command& c, bool by_uid) {
   if (sets_seen && std::none_of(items.begin(), items.end(), [](auto& i) { return i.kind == Item::flags; }))
     items.push_back(Item::of(Item::flags, "FLAGS"));
 
-  // The messages asked for, as (sequence number, UID).
-  std::vector<std::pair<uint32_t, uint32_t>> targets;
-  const auto& uids = view_->uids;
-  uint32_t star = by_uid ? (uids.empty() ? 0 : uids.back()) : static_cast<uint32_t>(uids.size());
-  for (size_t i = 0; i < uids.size(); i++) {
-    uint32_t seq = static_cast<uint32_t>(i + 1);
-    if (in_set(*set, by_uid ? uids[i] : seq, star)) targets.emplace_back(seq, uids[i]);
-  }
-  if (!by_uid && std::any_of(set->begin(), set->end(), [&](Range r) {
-        return std::max(r.lo, r.hi) > star;
-      }))
-    return tagged(c, "BAD Invalid sequence number");
+  auto found = targets(*set, by_uid);
+  if (!found) return tagged(c, "BAD Invalid sequence number");
+  auto targets = std::move(*found);
 
   uint32_t mailbox = view_->mailbox_id;
   auto answer = [this, c, items, targets, mailbox] {
@@ -230,22 +207,40 @@ void ImapSession::fetch(const Command& c, bool by_uid) {
   // the FLAGS this answer carries are the store's.
   if (!sets_seen) return answer();
   busy();
+  auto own = std::make_shared<std::vector<std::pair<uint32_t, uint64_t>>>();
   worker_store()->write(
       conn_.worker().loop(),
-      [mailbox, targets](store::Txn& t) {
+      [mailbox, targets, own](store::Txn& t) {
+        own->clear();  // a retried op starts over
         for (auto [seq, uid] : targets) {
           auto m = t.message(mailbox, uid);
           if (!m || (m->flags & store::FLAG_SEEN)) continue;
           if (auto s = t.set_flags(mailbox, uid, m->flags | store::FLAG_SEEN, m->keywords); s != store::Status::ok)
             return s;
+          own->emplace_back(uid, t.message(mailbox, uid)->modseq);
         }
         return store::Status::ok;
       },
-      [this, alive = alive_, answer](store::Status) {
+      [this, alive = alive_, answer, own](store::Status s) {
         if (!*alive) return;
+        if (s == store::Status::ok && view_) view_->own = std::move(*own);
         answer();
         ready();
       });
+}
+
+std::optional<std::vector<std::pair<uint32_t, uint32_t>>> ImapSession::targets(const std::vector<Range>& set,
+                                                                              bool by_uid) const {
+  const auto& uids = view_->uids;
+  uint32_t star = by_uid ? (uids.empty() ? 0 : uids.back()) : static_cast<uint32_t>(uids.size());
+  if (!by_uid && std::any_of(set.begin(), set.end(), [&](Range r) { return std::max(r.lo, r.hi) > star; }))
+    return std::nullopt;
+  std::vector<std::pair<uint32_t, uint32_t>> out;
+  for (size_t i = 0; i < uids.size(); i++) {
+    uint32_t seq = static_cast<uint32_t>(i + 1);
+    if (in_set(set, by_uid ? uids[i] : seq, star)) out.emplace_back(seq, uids[i]);
+  }
+  return out;
 }
 
 }  // namespace gannet::imap

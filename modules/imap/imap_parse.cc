@@ -13,12 +13,6 @@ bool iequal(std::string_view a, std::string_view upper) {
   return true;
 }
 
-std::string upper(std::string_view s) {
-  std::string u(s);
-  for (char& c : u) c = static_cast<char>(toupper(static_cast<unsigned char>(c)));
-  return u;
-}
-
 bool is_ctl(unsigned char c) { return c < 0x20 || c == 0x7f; }
 
 // The argument reader: one state per grammar rule, over the whole command.
@@ -139,6 +133,12 @@ bool valid_tag(std::string_view t) {
 
 }  // namespace
 
+std::string to_upper(std::string_view s) {
+  std::string u(s);
+  for (char& c : u) c = static_cast<char>(toupper(static_cast<unsigned char>(c)));
+  return u;
+}
+
 bool Arg::is(std::string_view u) const { return kind == Kind::atom && iequal(text, u); }
 
 std::optional<std::string> parse_command(std::string_view wire, Command& out) {
@@ -150,12 +150,12 @@ std::optional<std::string> parse_command(std::string_view wire, Command& out) {
   if (sp == std::string_view::npos) return "missing command";
   std::string_view rest = wire.substr(sp + 1);
   size_t sp2 = rest.find(' ');
-  out.name = upper(rest.substr(0, sp2));
+  out.name = to_upper(rest.substr(0, sp2));
   if (out.name.empty()) return "missing command";
   if (out.name == "UID" && sp2 != std::string_view::npos) {
     rest = rest.substr(sp2 + 1);
     sp2 = rest.find(' ');
-    out.name += " " + upper(rest.substr(0, sp2));
+    out.name += " " + to_upper(rest.substr(0, sp2));
   }
   if (sp2 == std::string_view::npos) return std::nullopt;
   std::string_view args = rest.substr(sp2 + 1);

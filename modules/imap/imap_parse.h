@@ -53,6 +53,8 @@ std::optional<std::vector<Range>> parse_sequence_set(std::string_view s, size_t 
 // Whether n is in set, where '*' means star.
 bool in_set(const std::vector<Range>& set, uint32_t n, uint32_t star);
 
+std::string to_upper(std::string_view s);  // ASCII letters only
+
 // A string as a response writes it: quoted if it can be, else a literal.
 std::string astring(std::string_view s);
 // The same, NIL for nullopt.

@@ -1,6 +1,7 @@
 // The IMAP session (RFC 3501, RFC 9051): gathering commands, the
 // not-authenticated and authenticated states, mailbox selection and LIST.
 // FETCH is imap_fetch.cc.
+#include "mail/lexer.h"
 #include "imap_session.h"
 
 #include "core_module.h"
@@ -11,6 +12,8 @@
 #include "worker.h"
 
 namespace gannet::imap {
+
+using mail::iequals;
 
 namespace {
 
@@ -38,18 +41,29 @@ const CommandRow command_table[] = {
     {"SELECT", kAuthed, &ImapSession::cmd_select},
     {"EXAMINE", kAuthed, &ImapSession::cmd_select},
     {"LIST", kAuthed, &ImapSession::cmd_list},
+    {"LSUB", kAuthed, &ImapSession::cmd_lsub},
+    {"CREATE", kAuthed, &ImapSession::cmd_create},
+    {"DELETE", kAuthed, &ImapSession::cmd_delete},
+    {"RENAME", kAuthed, &ImapSession::cmd_rename},
+    {"SUBSCRIBE", kAuthed, &ImapSession::cmd_subscribe},
+    {"UNSUBSCRIBE", kAuthed, &ImapSession::cmd_subscribe},
+    {"STATUS", kAuthed, &ImapSession::cmd_status},
+    {"APPEND", kAuthed, &ImapSession::cmd_append},
+    {"IDLE", kAuthed, &ImapSession::cmd_idle},
+    {"STORE", 4, &ImapSession::cmd_store},
+    {"UID STORE", 4, &ImapSession::cmd_store},
+    {"EXPUNGE", 4, &ImapSession::cmd_expunge},
+    {"UID EXPUNGE", 4, &ImapSession::cmd_expunge},
+    {"COPY", 4, &ImapSession::cmd_copy},
+    {"UID COPY", 4, &ImapSession::cmd_copy},
+    {"MOVE", 4, &ImapSession::cmd_copy},
+    {"UID MOVE", 4, &ImapSession::cmd_copy},
     {"CHECK", 4, &ImapSession::cmd_noop},
     {"CLOSE", 4, &ImapSession::cmd_close},
     {"UNSELECT", 4, &ImapSession::cmd_close},
     {"FETCH", 4, &ImapSession::cmd_fetch},
     {"UID FETCH", 4, &ImapSession::cmd_fetch},
 };
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return toupper(static_cast<unsigned char>(x)) == toupper(static_cast<unsigned char>(y));
-         });
-}
 
 bool is_string(const Arg& a) { return a.kind == Arg::Kind::atom || a.kind == Arg::Kind::string; }
 
@@ -75,6 +89,8 @@ ImapSession::ImapSession(Connection& c) : conn_(c), conf_(c.server().conf<ImapCo
 
 ImapSession::~ImapSession() {
   *alive_ = false;
+  if (idle_token_) worker_change_feed().unsubscribe(*idle_token_);
+  drop_appends();
   if (timer_)
     uv_close(reinterpret_cast<uv_handle_t*>(timer_), [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
 }
@@ -85,8 +101,13 @@ void ImapSession::send(std::string_view text) {
   conn_.write(out);
 }
 
-void ImapSession::tagged(const Command& c, std::string_view status_and_text) {
-  send(c.tag + " " + std::string(status_and_text));
+void ImapSession::tagged(const Command& c, std::string_view status_and_text) { tagged(c.tag, c.name, status_and_text); }
+
+// RFC 3501 7.4.1: no EXPUNGE while answering FETCH, STORE or SEARCH (their
+// UID forms may have them: UIDs do not shift).
+void ImapSession::tagged(const std::string& tag, const std::string& name, std::string_view status_and_text) {
+  if (view_) sync(name != "FETCH" && name != "STORE" && name != "SEARCH");
+  send(tag + " " + std::string(status_and_text));
 }
 
 void ImapSession::bad(std::string_view tag, std::string_view text) {
@@ -106,7 +127,7 @@ void ImapSession::ready() {
 bool ImapSession::may_log_in() const { return conn_.is_tls() || *conf_.auth_plaintext; }
 
 std::string ImapSession::capabilities() const {
-  std::string caps = "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE NAMESPACE UNSELECT";
+  std::string caps = "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE NAMESPACE UNSELECT UIDPLUS MOVE IDLE CHILDREN SPECIAL-USE";
   if (state_ != State::not_authenticated) return caps;
   if (conn_.can_start_tls()) caps += " STARTTLS";
   if (!may_log_in()) return caps + " LOGINDISABLED";
@@ -139,6 +160,7 @@ void ImapSession::on_drain() {
 // announcement; the literal's octets come through on_bytes.
 void ImapSession::on_line(std::string_view line) {
   if (state_ == State::logout) return;
+  if (idle_token_) return idle_done(line);
   if (auth_ && !busy_) {  // a response inside AUTHENTICATE
     busy();
     return auth_->step(line, [this](auth::Exchange::Result r) { auth_result(r); });
@@ -151,7 +173,7 @@ void ImapSession::on_line(std::string_view line) {
   cmd_.append(line);
   std::string tag = cmd_.substr(0, cmd_.find(' '));
   if (cmd_.size() > *conf_.max_command) {
-    cmd_.clear();
+    drop_command();
     bool bad_literal = false;
     skip_ = literal_at_end(line, &bad_literal).has_value();  // its lines go too
     return bad(tag, "Command too long");
@@ -159,7 +181,7 @@ void ImapSession::on_line(std::string_view line) {
   bool bad_literal = false;
   auto lit = literal_at_end(line, &bad_literal);
   if (bad_literal) {
-    cmd_.clear();
+    drop_command();
     return bad(tag, "Invalid literal");
   }
   if (!lit) {
@@ -168,7 +190,7 @@ void ImapSession::on_line(std::string_view line) {
     return run(wire);
   }
   if (lit->size > *conf_.max_literal) {
-    cmd_.clear();
+    drop_command();
     if (lit->sync) return send(tag + " NO [TOOBIG] Literal too big");
     // A non-synchronising literal is already on its way: the stream
     // cannot be followed without reading it all.
@@ -176,31 +198,47 @@ void ImapSession::on_line(std::string_view line) {
     state_ = State::logout;
     return conn_.close("literal too big");
   }
-  cmd_ += "\r\n";
+  bool message = literal_is_message(line);
+  if (message) begin_message_literal(line, lit->size);
+  else cmd_ += "\r\n";
   if (lit->sync) send("+ Ready for literal data");
   if (lit->size > 0) conn_.read_bytes(lit->size);
 }
 
-void ImapSession::on_bytes(std::string_view chunk, bool) { cmd_.append(chunk); }
+void ImapSession::on_bytes(std::string_view chunk, bool) {
+  if (literal_left_ > 0) return message_bytes(chunk);
+  cmd_.append(chunk);
+}
+
+void ImapSession::drop_command() {
+  cmd_.clear();
+  drop_appends();
+}
 
 void ImapSession::on_line_too_long() {
   std::string tag = cmd_.substr(0, cmd_.find(' '));
-  cmd_.clear();
+  drop_command();
   bad(tag, "Line too long");
 }
 
 void ImapSession::run(const std::string& wire) {
   Command c;
-  if (auto err = parse_command(wire, c)) return bad(c.tag, *err);
+  if (auto err = parse_command(wire, c)) {
+    drop_appends();
+    return bad(c.tag, *err);
+  }
+  if (!appends_.empty() && c.name != "APPEND") drop_appends();
   for (auto& row : command_table) {
     if (row.name != c.name) continue;
     if (!(row.states & static_cast<uint8_t>(state_))) {
+      drop_appends();
       return tagged(c, state_ == State::not_authenticated ? "BAD Log in first"
                        : state_ == State::authenticated   ? "BAD Select a mailbox first"
                                                           : "BAD Not allowed now");
     }
     return (this->*row.handle)(c);
   }
+  drop_appends();
   tagged(c, "BAD Unknown command");
 }
 
@@ -333,31 +371,38 @@ void ImapSession::cmd_namespace(const Command& c) {
 
 std::optional<std::string> ImapSession::mailbox_name(const Arg& a) const {
   if (!is_string(a)) return std::nullopt;
-  if (iequals(a.text, "INBOX")) return "INBOX";
-  if (utf8_) return valid_utf8(a.text) ? std::optional<std::string>(a.text) : std::nullopt;
-  return store::mutf7_decode(a.text);
+  auto name = utf8_ ? (valid_utf8(a.text) ? std::optional<std::string>(a.text) : std::nullopt)
+                    : store::mutf7_decode(a.text);
+  // INBOX is INBOX in any case, and so is it as the parent of others.
+  if (name && iequals(name->substr(0, 5), "INBOX") && (name->size() == 5 || (*name)[5] == '/'))
+    name->replace(0, 5, "INBOX");
+  return name;
 }
 
-void ImapSession::cmd_list(const Command& c) {
+void ImapSession::cmd_list(const Command& c) { list(c, false); }
+void ImapSession::cmd_lsub(const Command& c) { list(c, true); }
+
+void ImapSession::list(const Command& c, bool subscribed_only) {
   if (c.args.size() != 2 || !is_string(c.args[0]) || !is_string(c.args[1]))
-    return tagged(c, "BAD Syntax: LIST reference pattern");
+    return tagged(c, "BAD Syntax: " + c.name + " reference pattern");
   const std::string& pattern = c.args[1].text;
   if (pattern.empty()) {  // the hierarchy delimiter and root (RFC 3501 6.3.8)
-    send("* LIST (\\Noselect) \"/\" \"\"");
-    return tagged(c, "OK LIST completed");
+    send("* " + c.name + " (\\Noselect) \"/\" \"\"");
+    return tagged(c, "OK " + c.name + " completed");
   }
   std::string full = c.args[0].text + pattern;
   auto boxes = worker_store()->read([&](store::Txn& t) { return t.mailboxes(user_id_); });
   for (auto& mb : boxes) {
     std::string wire = utf8_ ? mb.name : store::mutf7_encode(mb.name).value_or(mb.name);
     if (!matches(wire, full) && !(iequals(full, "INBOX") && mb.name == "INBOX")) continue;
+    if (subscribed_only && !mb.subscribed) continue;
     std::string attrs = "\\HasNoChildren";
     for (auto& other : boxes)
       if (other.name.size() > mb.name.size() && other.name.starts_with(mb.name + "/")) attrs = "\\HasChildren";
     if (const char* special = store::special_use_name(mb.special); *special) attrs += std::string(" ") + special;
-    send("* LIST (" + attrs + ") \"/\" " + astring(wire));
+    send("* " + c.name + " (" + attrs + ") \"/\" " + astring(wire));
   }
-  tagged(c, "OK LIST completed");
+  tagged(c, "OK " + c.name + " completed");
 }
 
 void ImapSession::cmd_select(const Command& c) {
@@ -382,6 +427,7 @@ void ImapSession::cmd_select(const Command& c) {
                : "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] Flags permitted");
   send("* " + std::to_string(view_->uids.size()) + " EXISTS");
   send("* 0 RECENT");
+  send("* OK [HIGHESTMODSEQ " + std::to_string(view_->modseq) + "] Highest");
   if (view_->first_unseen) send("* OK [UNSEEN " + std::to_string(view_->first_unseen) + "] First unseen");
   send("* OK [UIDVALIDITY " + std::to_string(view_->uidvalidity) + "] UIDs valid");
   send("* OK [UIDNEXT " + std::to_string(view_->uidnext) + "] Predicted next UID");
@@ -406,7 +452,7 @@ void ImapSession::cmd_close(const Command& c) {
       },
       [this, alive = alive_, tag](store::Status s) {
         if (!*alive) return;
-        send(tag + (s == store::Status::ok ? " OK CLOSE completed" : " NO [SERVERBUG] Could not expunge"));
+        tagged(tag, "CLOSE", s == store::Status::ok ? "OK CLOSE completed" : "NO [SERVERBUG] Could not expunge");
         ready();
       });
 }

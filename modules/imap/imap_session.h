@@ -13,8 +13,11 @@
 #include "connection.h"
 #include "imap_module.h"
 #include "imap_parse.h"
+#include "mail/message_buffer.h"
 #include "module.h"
+#include "store/change_feed.h"
 #include "store/records.h"
+#include "store/store.h"
 
 namespace gannet::imap {
 
@@ -48,12 +51,29 @@ class ImapSession final : public Session {
   void cmd_list(const Command& c);
   void cmd_close(const Command& c);
   void cmd_fetch(const Command& c);
+  void cmd_create(const Command& c);  // imap_mailbox.cc
+  void cmd_delete(const Command& c);
+  void cmd_rename(const Command& c);
+  void cmd_subscribe(const Command& c);
+  void cmd_lsub(const Command& c);
+  void cmd_status(const Command& c);
+  void cmd_store(const Command& c);   // imap_store.cc
+  void cmd_expunge(const Command& c);
+  void cmd_copy(const Command& c);
+  void cmd_idle(const Command& c);    // imap_changes.cc
+  void cmd_append(const Command& c);  // imap_append.cc
 
  private:
   struct View;  // the selected mailbox (imap_fetch.cc)
 
   void send(std::string_view text);  // CRLF added
+  // The tagged reply, after what changed in the selected mailbox (EXPUNGE
+  // only where RFC 3501 7.4.1 allows it).
   void tagged(const Command& c, std::string_view status_and_text);
+  void tagged(const std::string& tag, const std::string& name, std::string_view status_and_text);
+  // Brings the view up to date with the store and tells the client.
+  void sync(bool expunges);
+  void write_and_answer(const Command& c, store::Store::Op op, std::string ok_text = {});
   void bad(std::string_view tag, std::string_view text);
   void run(const std::string& wire);
   std::string capabilities() const;
@@ -65,6 +85,20 @@ class ImapSession final : public Session {
   void ready();
   std::optional<std::string> mailbox_name(const Arg& a) const;  // from the wire form, UTF-8
   void fetch(const Command& c, bool uid);  // imap_fetch.cc
+  void list(const Command& c, bool subscribed_only);
+  // The messages a sequence set names, as (sequence number, UID); nullopt
+  // for a sequence number past the last.
+  std::optional<std::vector<std::pair<uint32_t, uint32_t>>> targets(const std::vector<Range>& set, bool by_uid) const;
+  void idle_done(std::string_view line);
+  // APPEND's message literals (imap_append.cc).
+  struct Appended;
+  bool literal_is_message(std::string_view line) const;
+  void begin_message_literal(std::string_view line, uint64_t size);
+  void message_bytes(std::string_view chunk);
+  void drop_appends();
+  void store_appended(const std::string& tag, uint32_t mailbox, uint32_t validity,
+                      std::shared_ptr<std::vector<Appended>> batch);
+  void drop_command();  // a refused command: what was gathered of it goes
 
   Connection& conn_;
   const ImapConf& conf_;
@@ -77,6 +111,11 @@ class ImapSession final : public Session {
   uint32_t user_id_ = 0;
   std::string user_;
   std::unique_ptr<View> view_;
+  std::vector<std::shared_ptr<mail::MessageBuffer>> appends_;  // the APPEND being read
+  uint64_t literal_left_ = 0;  // of a message literal now streaming
+  bool paused_for_spool_ = false;
+  std::string idle_tag_;  // IDLE in progress
+  std::optional<store::ChangeFeed::Token> idle_token_;
   std::unique_ptr<auth::Exchange> auth_;
   std::string auth_tag_;
   uv_timer_t* timer_ = nullptr;

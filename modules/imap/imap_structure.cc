@@ -160,8 +160,7 @@ std::optional<Section> parse_section(std::string_view spec) {
     s.part.assign(spec);
     return s;  // "" or a part number alone
   }
-  std::string rest(spec.substr(i));
-  for (char& c : rest) c = static_cast<char>(toupper(static_cast<unsigned char>(c)));
+  std::string rest = to_upper(spec.substr(i));
   if (rest == "HEADER") s.kind = Section::header;
   else if (rest == "TEXT") s.kind = Section::text;
   else if (rest == "MIME" && !s.part.empty()) s.kind = Section::mime;

@@ -17,6 +17,7 @@ namespace gannet::store {
 class ChangeFeed {
  public:
   using Listener = std::function<void(uint64_t commit_id)>;
+  using Token = std::list<Listener>::iterator;
   struct Subscription;
 
   ChangeFeed(Store& store, uv_loop_t* loop, uint64_t interval_ms = 50);

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "core_module.h"
+#include "store/change_feed.h"
 #include "log.h"
 #include "worker.h"
 
@@ -11,6 +12,8 @@ namespace gannet {
 namespace {
 
 std::unique_ptr<store::Store> g_store;
+std::unique_ptr<store::ChangeFeed> g_feed;  // made when a session first listens
+uv_loop_t* g_loop = nullptr;
 std::string g_store_dir;
 
 const Directive store_directives[] = {
@@ -47,10 +50,14 @@ std::string init_worker(Worker& w) {
   std::string err;
   g_store_dir = *w.cycle().main_conf<StoreConf>(store_module).path;
   g_store = open_store(w.cycle(), err);
+  g_loop = w.loop();
   return g_store ? std::string() : err;
 }
 
-void exit_worker(Worker&) { g_store.reset(); }
+void exit_worker(Worker&) {
+  g_feed.reset();
+  g_store.reset();
+}
 
 // A worker killed mid-transaction leaves its reader slot taken: free it.
 void worker_reaped(Cycle& cycle) {
@@ -68,6 +75,11 @@ std::unique_ptr<store::Store> open_store(const Cycle& cycle, std::string& err) {
 }
 
 store::Store* worker_store() { return g_store.get(); }
+
+store::ChangeFeed& worker_change_feed() {
+  if (!g_feed) g_feed = std::make_unique<store::ChangeFeed>(*g_store, g_loop);
+  return *g_feed;
+}
 const std::string& worker_store_dir() { return g_store_dir; }
 
 Module store_module{.name = "store", .directives = store_directives,

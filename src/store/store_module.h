@@ -7,6 +7,10 @@
 #include "cycle.h"
 #include "store/store.h"
 
+namespace gannet::store {
+class ChangeFeed;
+}
+
 namespace gannet {
 
 struct StoreConf : ModuleConf {
@@ -18,6 +22,8 @@ extern Module store_module;
 
 // The store this worker opened at start; null in the master.
 store::Store* worker_store();
+// Commits by any process, polled while some session listens (IMAP IDLE).
+store::ChangeFeed& worker_change_feed();
 // Its directory: where a worker spools messages too big to hold in memory.
 const std::string& worker_store_dir();
 

@@ -348,6 +348,29 @@ Status Txn::create_mailbox(uint32_t user_id, std::string_view name, SpecialUse s
   return Status::ok;
 }
 
+// Its messages go with it (each body loses a reference); the id is never
+// used again, so a session that had it selected finds it gone.
+Status Txn::delete_mailbox(uint32_t mailbox_id) {
+  auto mb = mailbox_by_id(mailbox_id);
+  if (!mb) return Status::not_found;
+  for (auto& m : messages(mb->id))
+    if (Status s = expunge(mb->id, m.uid); s != Status::ok) return s;
+  if (Status s = del(dbs_.mailbox_names, name_key(mb->user_id, mb->name)); s != Status::ok) return s;
+  return del(dbs_.mailboxes, key32(mb->id));
+}
+
+// Only the name changes: the messages, UIDs and UIDVALIDITY stay.
+Status Txn::rename_mailbox(uint32_t mailbox_id, std::string_view new_name) {
+  if (new_name.empty() || new_name.size() > 1024) return Status::invalid;
+  auto mb = mailbox_by_id(mailbox_id);
+  if (!mb) return Status::not_found;
+  if (mailbox(mb->user_id, new_name)) return Status::exists;
+  if (Status s = del(dbs_.mailbox_names, name_key(mb->user_id, mb->name)); s != Status::ok) return s;
+  mb->name = new_name;
+  if (Status s = put(dbs_.mailbox_names, name_key(mb->user_id, new_name), key32(mb->id)); s != Status::ok) return s;
+  return save(*mb);
+}
+
 Status Txn::set_subscribed(uint32_t mailbox_id, bool subscribed) {
   auto mb = mailbox_by_id(mailbox_id);
   if (!mb) return Status::not_found;

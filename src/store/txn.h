@@ -89,6 +89,8 @@ class Txn {
   // INBOX, Sent, Drafts, Trash, Junk: made on first use.
   Status ensure_default_mailboxes(uint32_t user_id);
   Status create_mailbox(uint32_t user_id, std::string_view name, SpecialUse special, Mailbox* out = nullptr);
+  Status delete_mailbox(uint32_t mailbox_id);  // with its messages
+  Status rename_mailbox(uint32_t mailbox_id, std::string_view new_name);  // Status::exists if taken
   Status set_subscribed(uint32_t mailbox_id, bool subscribed);
   // A new body with refs references already counted (the caller adds them).
   Status put_body(const BodySource& data, std::string_view meta, uint64_t& body_id, uint32_t refs = 0);

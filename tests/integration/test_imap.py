@@ -12,7 +12,9 @@ MESSAGE = (b"From: Bob <bob@example.net>\r\nTo: alice@example.test\r\nSubject: h
            b"Date: Thu, 1 Jan 2026 10:00:00 +0000\r\n\r\nFirst line.\r\nSecond line.\r\n")
 
 
-class ImapTest(SmtpTest):
+class ImapBase(SmtpTest):
+    """Gannet with SMTP and three IMAP servers: STARTTLS, TLS, and one that
+    allows a login in plaintext (for raw dialogues)."""
     workers = 2
 
     def setUp(self):
@@ -56,6 +58,9 @@ class ImapTest(SmtpTest):
             lines.append(line.decode(errors="replace").rstrip("\r\n"))
             if line.startswith(tag.encode() + b" "):
                 return lines
+
+
+class ImapTest(ImapBase):
 
     def test_login_is_refused_before_tls_and_works_after_starttls(self):
         c = imaplib.IMAP4("127.0.0.1", self.imap_port, timeout=20)

@@ -202,6 +202,29 @@ TEST_CASE("one body serves every recipient and every copy, and goes with the las
   CHECK(r.problems().empty());
 }
 
+TEST_CASE("a mailbox renamed keeps its messages and UIDVALIDITY; deleted, it takes them along") {
+  StoreRig r;
+  REQUIRE(r.write([&](Txn& t) { return t.deliver("Subject: hi\r\n\r\nbody\r\n", {r.alice}, 1000); }) == Status::ok);
+  Mailbox work;
+  REQUIRE(r.write([&](Txn& t) { return t.create_mailbox(r.alice, "Work", SpecialUse::none, &work); }) == Status::ok);
+  Mailbox inbox = r.mailbox(r.alice, "INBOX");
+  REQUIRE(r.write([&](Txn& t) { return t.copy(inbox.id, 1, work.id); }) == Status::ok);
+  CHECK(r.write([&](Txn& t) { return t.rename_mailbox(work.id, "INBOX"); }) == Status::exists);
+  CHECK(r.write([&](Txn& t) { return t.rename_mailbox(work.id, ""); }) == Status::invalid);
+  REQUIRE(r.write([&](Txn& t) { return t.rename_mailbox(work.id, "Projects/Work"); }) == Status::ok);
+  Mailbox moved = r.mailbox(r.alice, "Projects/Work");
+  CHECK(moved.id == work.id);
+  CHECK(moved.uidvalidity == work.uidvalidity);
+  CHECK(moved.messages == 1);
+  CHECK_FALSE(r.store->read([&](Txn& t) { return t.mailbox(r.alice, "Work").has_value(); }));
+  REQUIRE(r.write([&](Txn& t) { return t.delete_mailbox(moved.id); }) == Status::ok);
+  CHECK_FALSE(r.store->read([&](Txn& t) { return t.mailbox_by_id(moved.id).has_value(); }));
+  CHECK(r.write([&](Txn& t) { return t.delete_mailbox(moved.id); }) == Status::not_found);
+  auto used = r.store->read([&](Txn& t) { return t.user_by_id(r.alice)->used_messages; });
+  CHECK(used == 1);  // the INBOX copy
+  CHECK(r.problems().empty());
+}
+
 TEST_CASE("quota is enforced at delivery, and a failed delivery leaves nothing behind") {
   StoreRig r;
   REQUIRE(r.write([](Txn& t) { return t.set_quota("alice@example.test", 100, 2); }) == Status::ok);

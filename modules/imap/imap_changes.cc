@@ -1,0 +1,87 @@
+// Telling a session what others changed in its mailbox (RFC 3501 7.3.1,
+// 7.4.1, 5.2): other sessions in any worker, SMTP deliveries, gannetctl.
+// At the end of each command, and at once during IDLE (RFC 2177).
+#include "imap_flags.h"
+#include "imap_session.h"
+#include "imap_view.h"
+#include "store/change_feed.h"
+#include "store/store_module.h"
+
+namespace gannet::imap {
+
+// The view against the store: expunged UIDs (when allowed), new messages,
+// and flags that changed since the view's MODSEQ. Nothing is read past the
+// mailbox record when nothing changed.
+void ImapSession::sync(bool expunges) {
+  View& v = *view_;
+  worker_store()->read([&](store::Txn& t) {
+    auto mb = t.mailbox_by_id(v.mailbox_id);
+    if (!mb) {  // deleted under us (RFC 9051 7.1: the selection ends)
+      send("* BYE Mailbox deleted by another session");
+      state_ = State::logout;
+      conn_.close("mailbox deleted");
+      return 0;
+    }
+    if (mb->highestmodseq == v.modseq && !(expunges && v.expunge_pending)) return 0;
+    auto now = t.messages(v.mailbox_id);
+    // Expunged: in the view, not in the store. Told from the last down, so
+    // that each sequence number is right when it is read.
+    std::vector<uint32_t> kept;
+    kept.reserve(now.size());
+    size_t j = 0;
+    bool gone = false;
+    for (uint32_t uid : v.uids) {
+      while (j < now.size() && now[j].uid < uid) j++;
+      if (j < now.size() && now[j].uid == uid) kept.push_back(uid);
+      else gone = true;
+    }
+    if (gone && expunges) {
+      for (size_t i = v.uids.size(); i-- > 0;)
+        if (!std::binary_search(kept.begin(), kept.end(), v.uids[i])) send("* " + std::to_string(i + 1) + " EXPUNGE");
+      v.uids = std::move(kept);
+    }
+    v.expunge_pending = gone && !expunges;
+    // Flags changed by others, for messages the client already knows.
+    uint32_t known_last = v.uids.empty() ? 0 : v.uids.back();
+    for (auto& m : now) {
+      if (m.modseq <= v.modseq || m.uid > known_last) continue;
+      bool own = std::find(v.own.begin(), v.own.end(), std::make_pair(m.uid, m.modseq)) != v.own.end();
+      if (own) continue;
+      auto it = std::lower_bound(v.uids.begin(), v.uids.end(), m.uid);
+      if (it == v.uids.end() || *it != m.uid) continue;
+      send("* " + std::to_string(it - v.uids.begin() + 1) + " FETCH (UID " + std::to_string(m.uid) + " FLAGS " +
+           flags_text(m.flags, m.keywords) + ")");
+    }
+    // New messages.
+    size_t before = v.uids.size();
+    for (auto& m : now)
+      if (m.uid > known_last) v.uids.push_back(m.uid);
+    if (v.uids.size() != before) send("* " + std::to_string(v.uids.size()) + " EXISTS");
+    v.uidnext = mb->uidnext;
+    v.modseq = mb->highestmodseq;
+    v.own.clear();
+    return 0;
+  });
+}
+
+// IDLE: changes are told as they commit, until the client says DONE.
+void ImapSession::cmd_idle(const Command& c) {
+  if (!c.args.empty()) return tagged(c, "BAD IDLE takes no arguments");
+  if (view_) sync(true);
+  idle_tag_ = c.tag;
+  send("+ idling");
+  idle_token_ = worker_change_feed().subscribe([this](uint64_t) {
+    if (view_ && state_ == State::selected) sync(true);
+  });
+}
+
+void ImapSession::idle_done(std::string_view line) {
+  worker_change_feed().unsubscribe(*idle_token_);
+  idle_token_.reset();
+  std::string tag = std::move(idle_tag_);
+  idle_tag_.clear();
+  if (line.size() != 4 || strncasecmp(line.data(), "DONE", 4) != 0) return bad(tag, "Expected DONE");
+  tagged(tag, "IDLE", "OK IDLE terminated");
+}
+
+}  // namespace gannet::imap

@@ -1,0 +1,165 @@
+// Mailboxes as a whole (RFC 3501 6.3, RFC 9051 6.3): CREATE, DELETE,
+// RENAME, SUBSCRIBE, UNSUBSCRIBE, LSUB and STATUS.
+#include "imap_session.h"
+#include "imap_view.h"
+#include "store/mutf7.h"
+#include "store/store_module.h"
+#include "worker.h"
+
+namespace gannet::imap {
+
+namespace {
+
+// A name a client may make: no empty level, no '/' at either end, and
+// not INBOX, which always exists.
+bool creatable(const std::string& name) {
+  return !name.empty() && name.front() != '/' && name.back() != '/' && name.find("//") == std::string::npos &&
+         name != "INBOX";
+}
+
+// What a store write's status tells the client.
+std::string status_reply(store::Status s, const std::string& ok_text) {
+  switch (s) {
+    case store::Status::ok: return "OK " + ok_text;
+    case store::Status::exists: return "NO [ALREADYEXISTS] Mailbox already exists";
+    case store::Status::not_found: return "NO [NONEXISTENT] Mailbox doesn't exist";
+    case store::Status::invalid: return "NO [CANNOT] Not possible for this mailbox";
+    case store::Status::quota: return "NO [OVERQUOTA] Quota exceeded";
+    case store::Status::map_full: return "NO [LIMIT] The store is full";
+    default: return "NO [SERVERBUG] Internal error";
+  }
+}
+
+}  // namespace
+
+// Runs a store write for a mailbox command and answers it: OK, or the NO
+// the store's status means.
+void ImapSession::write_and_answer(const Command& c, store::Store::Op op, std::string ok_text) {
+  busy();
+  std::string tag = c.tag, name = c.name;
+  worker_store()->write(conn_.worker().loop(), std::move(op),
+                        [this, alive = alive_, tag, name, ok_text](store::Status s) {
+                          if (!*alive) return;
+                          tagged(tag, name, status_reply(s, ok_text.empty() ? name + " completed" : ok_text));
+                          ready();
+                        });
+}
+
+void ImapSession::cmd_create(const Command& c) {
+  if (c.args.size() != 1 && c.args.size() != 2) return tagged(c, "BAD Syntax: CREATE mailbox");
+  auto name = mailbox_name(c.args[0]);
+  if (name && name->size() > 1 && name->back() == '/') name->pop_back();  // "foo/" creates "foo" (RFC 3501 6.3.3)
+  if (name && *name == "INBOX") return tagged(c, "NO [ALREADYEXISTS] INBOX exists");
+  if (!name || !creatable(*name)) return tagged(c, "NO [CANNOT] Invalid mailbox name");
+  uint32_t user = user_id_;
+  write_and_answer(c, [user, name = *name](store::Txn& t) {
+    // Every missing level above it is made too, as a mailbox of its own.
+    for (size_t slash = name.find('/'); slash != std::string::npos; slash = name.find('/', slash + 1)) {
+      auto s = t.create_mailbox(user, name.substr(0, slash), store::SpecialUse::none);
+      if (s != store::Status::ok && s != store::Status::exists) return s;
+    }
+    return t.create_mailbox(user, name, store::SpecialUse::none);
+  });
+}
+
+void ImapSession::cmd_delete(const Command& c) {
+  if (c.args.size() != 1) return tagged(c, "BAD Syntax: DELETE mailbox");
+  auto name = mailbox_name(c.args[0]);
+  if (!name) return tagged(c, "NO [NONEXISTENT] Mailbox doesn't exist");
+  if (*name == "INBOX") return tagged(c, "NO [CANNOT] INBOX cannot be deleted");
+  uint32_t user = user_id_;
+  if (view_ && view_->name == *name) {  // deleting the selected mailbox ends the selection
+    view_.reset();
+    state_ = State::authenticated;
+  }
+  write_and_answer(c, [user, name = *name](store::Txn& t) {
+    auto mb = t.mailbox(user, name);
+    if (!mb) return store::Status::not_found;
+    // A mailbox with others below it keeps its place: RFC 3501 6.3.4 says
+    // such a DELETE fails.
+    for (auto& other : t.mailboxes(user))
+      if (other.name.starts_with(name + "/")) return store::Status::invalid;
+    return t.delete_mailbox(mb->id);
+  });
+}
+
+void ImapSession::cmd_rename(const Command& c) {
+  if (c.args.size() != 2) return tagged(c, "BAD Syntax: RENAME from to");
+  auto from = mailbox_name(c.args[0]), to = mailbox_name(c.args[1]);
+  if (!from) return tagged(c, "NO [NONEXISTENT] Mailbox doesn't exist");
+  if (!to || !creatable(*to)) return tagged(c, "NO [CANNOT] Invalid mailbox name");
+  uint32_t user = user_id_;
+  write_and_answer(c, [user, from = *from, to = *to](store::Txn& t) {
+    auto mb = t.mailbox(user, from);
+    if (!mb) return store::Status::not_found;
+    if (t.mailbox(user, to)) return store::Status::exists;
+    if (from == "INBOX") {
+      // RENAME INBOX moves its messages to a new mailbox and leaves INBOX
+      // empty (RFC 3501 6.3.5).
+      store::Mailbox made;
+      if (auto s = t.create_mailbox(user, to, store::SpecialUse::none, &made); s != store::Status::ok) return s;
+      for (auto& m : t.messages(mb->id)) {
+        if (auto s = t.copy(mb->id, m.uid, made.id); s != store::Status::ok) return s;
+        if (auto s = t.expunge(mb->id, m.uid); s != store::Status::ok) return s;
+      }
+      return store::Status::ok;
+    }
+    // The mailboxes below it move along.
+    for (auto& child : t.mailboxes(user))
+      if (child.name.starts_with(from + "/"))
+        if (auto s = t.rename_mailbox(child.id, to + child.name.substr(from.size())); s != store::Status::ok) return s;
+    return t.rename_mailbox(mb->id, to);
+  });
+  if (view_ && view_->name == *from && *from != "INBOX") view_->name = *to;
+}
+
+void ImapSession::cmd_subscribe(const Command& c) {
+  if (c.args.size() != 1) return tagged(c, "BAD Syntax: " + c.name + " mailbox");
+  auto name = mailbox_name(c.args[0]);
+  if (!name) return tagged(c, "NO [NONEXISTENT] Mailbox doesn't exist");
+  bool on = c.name == "SUBSCRIBE";
+  uint32_t user = user_id_;
+  write_and_answer(c, [user, name = *name, on](store::Txn& t) {
+    auto mb = t.mailbox(user, name);
+    return mb ? t.set_subscribed(mb->id, on) : store::Status::not_found;
+  });
+}
+
+// STATUS mailbox (items): counted from the store, never from a session.
+void ImapSession::cmd_status(const Command& c) {
+  if (c.args.size() != 2 || c.args[1].kind != Arg::Kind::list || c.args[1].items.empty())
+    return tagged(c, "BAD Syntax: STATUS mailbox (items)");
+  auto name = mailbox_name(c.args[0]);
+  if (!name) return tagged(c, "NO [NONEXISTENT] Mailbox doesn't exist");
+  std::string out;
+  bool ok = worker_store()->read([&](store::Txn& t) {
+    auto mb = t.mailbox(user_id_, *name);
+    if (!mb) return false;
+    uint32_t unseen = 0;
+    for (auto& a : c.args[1].items) {
+      std::string v;
+      if (a.is("MESSAGES")) v = std::to_string(mb->messages);
+      else if (a.is("UIDNEXT")) v = std::to_string(mb->uidnext);
+      else if (a.is("UIDVALIDITY")) v = std::to_string(mb->uidvalidity);
+      else if (a.is("RECENT")) v = "0";
+      else if (a.is("SIZE")) v = std::to_string(mb->bytes);
+      else if (a.is("HIGHESTMODSEQ")) v = std::to_string(mb->highestmodseq);
+      else if (a.is("UNSEEN")) {
+        if (!unseen)
+          for (auto& m : t.messages(mb->id)) unseen += !(m.flags & store::FLAG_SEEN);
+        v = std::to_string(unseen);
+      } else {
+        out.clear();
+        return true;  // refused below
+      }
+      out += (out.empty() ? "" : " ") + to_upper(a.text) + " " + v;
+    }
+    return true;
+  });
+  if (!ok) return tagged(c, "NO [NONEXISTENT] Mailbox doesn't exist");
+  if (out.empty()) return tagged(c, "BAD Unknown STATUS item");
+  send("* STATUS " + astring(c.args[0].text) + " (" + out + ")");
+  tagged(c, "OK STATUS completed");
+}
+
+}  // namespace gannet::imap

@@ -1,0 +1,243 @@
+"""IMAP commands that change mail (STORE, EXPUNGE, COPY, MOVE, APPEND,
+CREATE, DELETE, RENAME, SUBSCRIBE, STATUS), and sessions seeing each other:
+two sessions held by different workers, at NOOP and during IDLE, and a
+message delivered over SMTP showing up in an IDLE session."""
+import imaplib
+import os
+import select
+import socket
+import time
+
+from harness import main, wait_for
+import test_imap
+from test_imap import MESSAGE
+
+
+def socket_inode_of_peer(local_port, server_port):
+    """The inode of the server's end of our connection, from /proc/net/tcp*."""
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as f:
+            for line in f.readlines()[1:]:
+                parts = line.split()
+                lport = int(parts[1].split(":")[1], 16)
+                rport = int(parts[2].split(":")[1], 16)
+                if lport == server_port and rport == local_port:
+                    return parts[9]
+    return None
+
+
+class ImapChangesTest(test_imap.ImapBase):
+
+    def login(self, user="alice"):
+        c = imaplib.IMAP4("127.0.0.1", self.imap_plain, timeout=20)
+        c.login(f"{user}@example.test", f"{user}-pw")
+        return c
+
+    def worker_of(self, client):
+        inode = socket_inode_of_peer(client.sock.getsockname()[1], self.imap_plain)
+        for pid in self.g.worker_pids():
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                try:
+                    if os.readlink(f"/proc/{pid}/fd/{fd}") == f"socket:[{inode}]":
+                        return pid
+                except OSError:
+                    pass
+        return None
+
+    def two_workers(self):
+        """Two logged-in sessions that different workers hold."""
+        first = self.login()
+        w1 = self.worker_of(first)
+        self.assertIsNotNone(w1)
+        for _ in range(40):
+            c = self.login()
+            if self.worker_of(c) != w1:
+                return first, c
+            c.logout()
+        self.skipTest("the kernel gave every connection to one worker")
+
+    def test_store_flags_and_keywords(self):
+        self.deliver()
+        self.deliver()
+        c = self.login()
+        c.select("INBOX")
+        typ, data = c.store("1:2", "+FLAGS", "(\\Flagged $Work)")
+        self.assertEqual(typ, "OK")
+        self.assertEqual(data, [b"1 (FLAGS (\\Flagged $Work))", b"2 (FLAGS (\\Flagged $Work))"])
+        typ, data = c.store("2", "-FLAGS", "($WORK)")
+        self.assertEqual(data, [b"2 (FLAGS (\\Flagged))"])
+        typ, data = c.uid("STORE", "1", "FLAGS.SILENT", "(\\Seen)")
+        self.assertEqual((typ, data), ("OK", [None]))
+        self.assertEqual(c.fetch("1:2", "FLAGS")[1], [b"1 (FLAGS (\\Seen))", b"2 (FLAGS (\\Flagged))"])
+        with self.assertRaisesRegex(imaplib.IMAP4.error, "Invalid flag"):
+            c.store("1", "+FLAGS", "(\\Recent)")
+        c.logout()
+
+    def test_expunge_and_uid_expunge(self):
+        for _ in range(4):
+            self.deliver()
+        c = self.login()
+        c.select("INBOX")
+        c.store("1,3,4", "+FLAGS", "(\\Deleted)")
+        typ, data = c.uid("EXPUNGE", "3")
+        self.assertEqual(typ, "OK")
+        self.assertEqual(c.untagged_responses.pop("EXPUNGE", None), [b"3"])
+        typ, data = c.expunge()
+        self.assertEqual(data, [b"3", b"1"], "told from the last down")
+        self.assertEqual(c.fetch("1:*", "UID")[1], [b"1 (UID 2)"])
+        self.assertEqual(len(self.inbox("alice")), 1)
+        c.logout()
+
+    def test_copy_and_move_name_the_new_uids(self):
+        for _ in range(3):
+            self.deliver()
+        c = self.login()
+        c.select("INBOX")
+        typ, data = c.copy("1:2", "Trash")
+        self.assertEqual(typ, "OK")
+        validity = c.status("Trash", "(UIDVALIDITY)")[1][0].split()[-1].rstrip(b")")
+        self.assertEqual(data[0], b"[COPYUID " + validity + b" 1:2 1:2] COPY completed")
+        typ, data = c._simple_command("MOVE", "3", "Trash")
+        self.assertEqual(typ, "OK")
+        self.assertEqual(c.untagged_responses.pop("OK", None), [b"[COPYUID " + validity + b" 3 3] Moved"])
+        self.assertEqual(c.untagged_responses.pop("EXPUNGE", None), [b"3"])
+        self.assertEqual(c.copy("1", "Nowhere"), ("NO", [b"[TRYCREATE] No such mailbox"]))
+        self.assertEqual(c.status("Trash", "(MESSAGES UIDNEXT)"), ("OK", [b'"Trash" (MESSAGES 3 UIDNEXT 4)']))
+        self.assertEqual(len(self.inbox("alice", "Trash")), 3)
+        self.assertEqual(len(self.inbox("alice")), 2)
+        c.logout()
+
+    def test_append_streams_a_big_message_and_names_its_uid(self):
+        c = self.login()
+        msg = MESSAGE + b"x" * 998 + b"\r\n"
+        big = MESSAGE + (b"y" * 998 + b"\r\n") * 3000  # ~3 MB: spilled to a file on the way
+        typ, data = c.append("Drafts", "(\\Draft $Later)", '"01-Feb-2026 10:30:00 +0100"', msg)
+        self.assertEqual(typ, "OK")
+        self.assertRegex(data[0].decode(), r"^\[APPENDUID \d+ 1\] APPEND completed$")
+        typ, data = c.append("Drafts", None, None, big)
+        self.assertRegex(data[0].decode(), r"^\[APPENDUID \d+ 2\] APPEND completed$")
+        self.assertEqual(self.inbox("alice", "Drafts"), [msg, big])
+        c.select("Drafts")
+        self.assertEqual(c.fetch("1", "(FLAGS INTERNALDATE)")[1],
+                         [b'1 (FLAGS (\\Draft $Later) INTERNALDATE "01-Feb-2026 09:30:00 +0000")'])
+        self.assertEqual(c.fetch("2", "(BODY.PEEK[])")[1][0][1], big)
+        self.assertEqual(c.append("Nowhere", None, None, msg), ("NO", [b"[TRYCREATE] No such mailbox"]))
+        with self.assertRaisesRegex(imaplib.IMAP4.error, r"Invalid date-time"):
+            c.append("Drafts", None, '"31-Foo-2026 10:30:00 +0100"', msg)
+        c.logout()
+
+    def test_multiappend_in_one_command(self):
+        s, f = self.raw()
+        s.sendall(b"a1 LOGIN alice@example.test alice-pw\r\n")
+        self.until_tagged(f, "a1")
+        s.sendall(b"a2 APPEND INBOX (\\Seen) {5+}\r\nhello {6+}\r\nworld! (\\Flagged) {3+}\r\nbye\r\n")
+        self.assertRegex(self.until_tagged(f, "a2")[-1], r"^a2 OK \[APPENDUID \d+ 1:3\] APPEND completed$")
+        self.assertEqual(self.inbox("alice"), [b"hello", b"world!", b"bye"])
+
+    def test_create_rename_delete_subscribe(self):
+        c = self.login()
+        self.assertEqual(c.create("Projects/Gannet")[0], "OK")
+        typ, data = c.create("Projects")  # made with its child
+        self.assertEqual((typ, data), ("NO", [b"[ALREADYEXISTS] Mailbox already exists"]))
+        names = [d.decode() for d in c.list('""', "Projects*")[1]]
+        self.assertEqual(names, ['(\\HasChildren) "/" "Projects"', '(\\HasNoChildren) "/" "Projects/Gannet"'])
+        self.assertEqual(c.list('""', "%")[0], "OK")
+        self.assertEqual(c.rename("Projects", "Work")[0], "OK")
+        names = sorted(d.decode() for d in c.list('""', "Work*")[1])
+        self.assertEqual(names, ['(\\HasChildren) "/" "Work"', '(\\HasNoChildren) "/" "Work/Gannet"'])
+        self.assertEqual(c.delete("Work")[0], "NO", "a mailbox with children stays")
+        self.assertEqual(c.delete("Work/Gannet")[0], "OK")
+        self.assertEqual(c.unsubscribe("Work")[0], "OK")
+        lsub = [d.decode() for d in c.lsub('""', "*")[1]]
+        self.assertNotIn('(\\HasNoChildren) "/" "Work"', lsub)
+        self.assertIn('(\\HasNoChildren) "/" "INBOX"', lsub)
+        self.assertEqual(c.delete("INBOX")[0], "NO")
+        # Mailbox names are modified UTF-7 on the wire, UTF-8 in the store.
+        self.assertEqual(c.create("&AMk-t&AOk-")[0], "OK")
+        self.assertIn("Été", self.ctl("mailbox", "list", "alice@example.test"))
+        c.logout()
+
+    def test_rename_inbox_moves_its_messages(self):
+        self.deliver()
+        self.deliver()
+        c = self.login()
+        self.assertEqual(c.rename("INBOX", "Old")[0], "OK")
+        self.assertEqual(c.select("INBOX"), ("OK", [b"0"]))
+        self.assertEqual(c.select("Old"), ("OK", [b"2"]))
+        c.logout()
+
+    def test_status_counts_from_the_store(self):
+        self.deliver()
+        self.deliver()
+        c = self.login()
+        c.select("INBOX")
+        c.store("1", "+FLAGS", "(\\Seen)")
+        typ, data = c.status("INBOX", "(MESSAGES UNSEEN UIDNEXT RECENT)")
+        self.assertEqual(data, [b'"INBOX" (MESSAGES 2 UNSEEN 1 UIDNEXT 3 RECENT 0)'])
+        with self.assertRaisesRegex(imaplib.IMAP4.error, "Unknown STATUS item"):
+            c.status("INBOX", "(BOGUS)")
+        c.logout()
+
+    def test_sessions_in_two_workers_see_each_others_changes_at_noop(self):
+        self.deliver()
+        a, b = self.two_workers()
+        a.select("INBOX")
+        b.select("INBOX")
+        a.store("1", "+FLAGS", "(\\Flagged)")
+        a.append("INBOX", None, None, MESSAGE)
+        b.untagged_responses.clear()
+        typ, data = b.noop()
+        self.assertEqual(b.untagged_responses.pop("FETCH", None), [b"1 (UID 1 FLAGS (\\Flagged))"])
+        self.assertEqual(b.untagged_responses.pop("EXISTS", None), [b"2"])
+        a.store("1", "+FLAGS", "(\\Deleted)")
+        a.expunge()
+        b.noop()
+        self.assertEqual(b.untagged_responses.pop("EXPUNGE", None), [b"1"])
+        self.assertEqual(b.fetch("1:*", "UID")[1], [b"1 (UID 2)"])
+        # No EXPUNGE while answering FETCH (RFC 3501 7.4.1): it waits.
+        a.store("1", "+FLAGS", "(\\Deleted)")
+        a.expunge()
+        b.untagged_responses.clear()
+        typ, data = b.fetch("1", "FLAGS")
+        self.assertNotIn("EXPUNGE", b.untagged_responses)
+        b.noop()
+        self.assertEqual(b.untagged_responses.pop("EXPUNGE", None), [b"1"])
+        a.logout()
+        b.logout()
+
+    def idle(self, c, tag=b"i1"):
+        c.send(tag + b" IDLE\r\n")
+        self.assertEqual(c.readline(), b"+ idling\r\n")
+
+    def read_until(self, c, want, timeout):
+        """Lines from an IDLE session until one equals want; how long it took."""
+        start = time.monotonic()
+        c.sock.settimeout(timeout)
+        while True:
+            line = c.readline()
+            self.assertTrue(line, "closed")
+            if line == want:
+                return time.monotonic() - start
+
+    def test_idle_hears_another_worker_and_smtp_within_a_second(self):
+        a, b = self.two_workers()
+        a.select("INBOX")
+        b.select("INBOX")
+        self.idle(b)
+        a.append("INBOX", None, None, MESSAGE)
+        self.assertLess(self.read_until(b, b"* 1 EXISTS\r\n", 5), 1.0)
+        a.store("1", "+FLAGS", "(\\Answered)")
+        self.assertLess(self.read_until(b, b"* 1 FETCH (UID 1 FLAGS (\\Answered))\r\n", 5), 1.0)
+        started = time.monotonic()
+        self.deliver()
+        self.read_until(b, b"* 2 EXISTS\r\n", 5)
+        self.assertLess(time.monotonic() - started, 1.5, "SMTP's commit seen while idling")
+        b.send(b"DONE\r\n")
+        self.assertEqual(b.readline(), b"i1 OK IDLE terminated\r\n")
+        self.assertEqual(b.noop()[0], "OK")
+        a.logout()
+        b.logout()
+
+
+if __name__ == "__main__":
+    main()
