@@ -1,12 +1,16 @@
 // The IMAP command parser on arbitrary input, as a whole command in wire
-// form with literals inline; the literal announcement reader; sequence
-// sets; and the response writer's quoting, which must read back as the
-// very string it was given.
+// form with literals inline; SEARCH keys from what it parsed, matched
+// against a fixed message; FETCH section specs; the literal announcement
+// reader; sequence sets; RFC 2047 and transfer decoding; and the response
+// writer's quoting, which must read back as the very string it was given.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
 
 #include "../modules/imap/imap_parse.h"
+#include "../modules/imap/imap_search.h"
+#include "../modules/imap/imap_structure.h"
+#include "mail/decode.h"
 
 using namespace gannet::imap;
 
@@ -35,7 +39,28 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!parse_command(in, c)) {
     check(!c.tag.empty() && !c.name.empty());
     check(count(c.args, 0) <= kMaxArgs);
+    SearchKey key;
+    if (!parse_search(c.args, 0, key)) {
+      static const std::string msg = "Subject: =?UTF-8?Q?x?=\r\nDate: 1 Jan 2026 00:00 +0000\r\n\r\nbody\r\n";
+      static const auto parsed = gannet::mail::parse_message(msg);
+      gannet::store::Message record;
+      record.uid = 3;
+      SearchMessage m{record, 1, 2, 3, [] { return std::string_view(msg); },
+                      []() -> const gannet::mail::ParsedMessage& { return parsed; }, {}};
+      matches(key, m);
+    }
   }
+
+  if (auto section = parse_section(in)) {
+    check(parse_section(section->name()).has_value());
+    static const std::string msg = "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\nx\r\n--b--\r\n";
+    static const auto parsed = gannet::mail::parse_message(msg);
+    section_octets(msg, parsed, *section);
+  }
+
+  gannet::mail::decode_words(in);
+  gannet::mail::decode_transfer(in, "base64");
+  gannet::mail::decode_transfer(in, "quoted-printable");
 
   bool bad = false;
   auto lit = literal_at_end(in, &bad);

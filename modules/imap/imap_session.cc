@@ -63,6 +63,8 @@ const CommandRow command_table[] = {
     {"UNSELECT", 4, &ImapSession::cmd_close},
     {"FETCH", 4, &ImapSession::cmd_fetch},
     {"UID FETCH", 4, &ImapSession::cmd_fetch},
+    {"SEARCH", 4, &ImapSession::cmd_search},
+    {"UID SEARCH", 4, &ImapSession::cmd_search},
 };
 
 bool is_string(const Arg& a) { return a.kind == Arg::Kind::atom || a.kind == Arg::Kind::string; }

@@ -62,6 +62,7 @@ class ImapSession final : public Session {
   void cmd_copy(const Command& c);
   void cmd_idle(const Command& c);    // imap_changes.cc
   void cmd_append(const Command& c);  // imap_append.cc
+  void cmd_search(const Command& c);  // imap_search_cmd.cc
 
  private:
   struct View;  // the selected mailbox (imap_fetch.cc)

@@ -166,6 +166,29 @@ class ImapChangesTest(test_imap.ImapBase):
         self.assertEqual(c.select("Old"), ("OK", [b"2"]))
         c.logout()
 
+    def test_search_by_flags_headers_and_body(self):
+        self.deliver()
+        self.deliver(MESSAGE.replace(b"Subject: hello", b"Subject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?=")
+                     .replace(b"First line.", b"The invoice is attached."))
+        self.deliver(MESSAGE.replace(b"bob@example.net", b"carol@example.org"))
+        c = self.login()
+        c.select("INBOX")
+        c.store("2", "+FLAGS", "(\\Flagged)")
+        self.assertEqual(c.search(None, "ALL"), ("OK", [b"1 2 3"]))
+        self.assertEqual(c.search(None, "FLAGGED"), ("OK", [b"2"]))
+        self.assertEqual(c.search(None, "UNFLAGGED", "FROM", "bob@example"), ("OK", [b"1"]))
+        c.literal = b"GR" + "üße".encode()  # a literal, in UTF-8; ASCII letters fold
+        self.assertEqual(c.search("UTF-8", "SUBJECT"), ("OK", [b"2"]))
+        self.assertEqual(c.search(None, "BODY", "INVOICE"), ("OK", [b"2"]))
+        self.assertEqual(c.search(None, "OR", "FROM", "carol", "FLAGGED"), ("OK", [b"2 3"]))
+        self.assertEqual(c.search(None, "NOT", "SEEN", "SENTON", "1-Jan-2026"), ("OK", [b"1 2 3"]))
+        self.assertEqual(c.uid("SEARCH", "UID", "2:*", "NOT", "FLAGGED"), ("OK", [b"3"]))
+        self.assertEqual(c.search(None, "TEXT", "nothing-like-this"), ("OK", [b""]))
+        with self.assertRaisesRegex(imaplib.IMAP4.error, "unknown search key BOGUS"):
+            c.search(None, "BOGUS")
+        self.assertEqual(c.search("KOI8-R", "ALL")[0], "NO")
+        c.logout()
+
     def test_status_counts_from_the_store(self):
         self.deliver()
         self.deliver()
