@@ -155,7 +155,7 @@ void Connection::process_input() {
       auto r = reader_.next(in_.content(), line, used);
       in_.consume(used);
       if (r == LineReader::Result::line) session_->on_line(line);
-      else if (r == LineReader::Result::too_long) session_->on_line_too_long();
+      else if (r == LineReader::Result::too_long) session_->on_line_too_long(line);
       else break;
     }
     // Stop unless TLS may have more plaintext now that in_ has room.
@@ -263,8 +263,8 @@ void Connection::flush() {
   int n = uv_try_write(reinterpret_cast<uv_stream_t*>(&tcp_), &buf, 1);
   if (n == static_cast<int>(wire_out_.size())) {
     std::string().swap(wire_out_);
-    if (closing_) finish_close();
-    return;
+    if (closing_) return finish_close();
+    return writable();
   }
   if (n < 0 && n != UV_EAGAIN) {
     abort("write error");
@@ -288,8 +288,23 @@ void Connection::on_written(uv_write_t* req, int status) {
   }
   c->flush();
   if (c->closed_) return;
-  if (c->closing_ && c->pending_output() == 0) c->finish_close();
-  else c->update_reading();
+  if (c->closing_ && c->pending_output() == 0) return c->finish_close();
+  c->writable();
+  if (!c->closed_) c->update_reading();
+}
+
+// Tells the session its output drained, as often as it asks while the
+// queue stays low; a write inside on_writable that flushes comes back
+// here and is caught by the loop instead of recursing.
+void Connection::writable() {
+  if (notifying_ || closed_) return;
+  notifying_ = true;
+  while (want_writable_ && !closed_ && !closing_ &&
+         pending_output() < *srv_.conf<MailSrvConf>(mail_module).max_output / 4) {
+    want_writable_ = false;
+    session_->on_writable();  // may write, close, or ask again
+  }
+  notifying_ = false;
 }
 
 // --- timers and closing ---
@@ -298,8 +313,18 @@ void Connection::arm_timer() {
   if (closed_) return;
   auto& mc = srv_.conf<MailSrvConf>(mail_module);
   bool mid_command = handshaking_ || bytes_left_ > 0 || !in_.empty() || closing_;
-  uv_timer_start(&timer_, on_timer, mid_command ? *mc.command_timeout : *mc.timeout, 0);
+  uint64_t idle = idle_timeout_ms_ ? idle_timeout_ms_ : *mc.timeout;
+  uv_timer_start(&timer_, on_timer, mid_command ? *mc.command_timeout : idle, 0);
 }
+
+void Connection::set_idle_timeout(uint64_t ms) {
+  idle_timeout_ms_ = ms;
+  arm_timer();
+}
+
+void Connection::notify_when_writable() { want_writable_ = true; }
+
+bool Connection::output_full() const { return pending_output() >= *srv_.conf<MailSrvConf>(mail_module).max_output; }
 
 void Connection::on_timer(uv_timer_t* t) {
   auto* c = static_cast<Connection*>(t->data);

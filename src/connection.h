@@ -38,6 +38,14 @@ class Connection final : public TlsTransport {
   void read_bytes(uint64_t n);
   // How the next lines end; the protocol's line_end until changed.
   void set_line_end(LineEnd end) { reader_.set_end(end); }
+  // How long the client may stay silent between commands; 0: the
+  // server's `timeout` (IMAP's IDLE and logged-in sessions wait longer).
+  void set_idle_timeout(uint64_t ms);
+  // Calls Session::on_writable once the queued output has drained below
+  // a quarter of send_buffer_limit: a session that produces much output
+  // (FETCH, RETR) writes a part, asks, and writes the next when told.
+  void notify_when_writable();
+  bool output_full() const;  // above send_buffer_limit
   // Stops handing input to the session until resume().
   void pause();
   void resume();
@@ -79,6 +87,7 @@ class Connection final : public TlsTransport {
   void tls_input();
   void process_input();
   void flush();
+  void writable();
   void update_reading();
   void arm_timer();
   void finish_close();
@@ -103,6 +112,7 @@ class Connection final : public TlsTransport {
   uint64_t bytes_left_ = 0;  // of a read_bytes run
   uint64_t bytes_in_ = 0, bytes_out_ = 0;  // on the wire (TLS records included)
   uint64_t started_ms_ = 0;
+  uint64_t idle_timeout_ms_ = 0;
   std::string peer_;
   std::string user_;
   std::string result_ = "ok";
@@ -115,6 +125,8 @@ class Connection final : public TlsTransport {
   bool processing_ = false;
   bool closing_ = false;
   bool closed_ = false;
+  bool want_writable_ = false;
+  bool notifying_ = false;
   int handles_open_ = 0;
 };
 

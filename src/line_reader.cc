@@ -39,10 +39,14 @@ LineReader::Result LineReader::next(std::string_view data, std::string_view& lin
     if (data.size() <= max_line_ + 1) return Result::need_more;  // +1: a CR may be waiting
     used += (data.back() == '\r') ? data.size() - 1 : data.size();
     skipping_ = true;
+    line = data.substr(0, max_line_);
     return Result::too_long;
   }
   used += end;
-  if (content > max_line_) return Result::too_long;
+  if (content > max_line_) {
+    line = data.substr(0, max_line_);
+    return Result::too_long;
+  }
   line = data.substr(0, content);
   return Result::line;
 }

@@ -16,7 +16,7 @@ class LineReader {
   enum class Result {
     line,       // `line` holds one line without its terminator
     need_more,  // no complete line; keep the unconsumed bytes and read more
-    too_long,   // a line passed max_line; its rest will be skipped
+    too_long,   // a line passed max_line; `line` holds its first max_line octets, the rest will be skipped
   };
 
   // Looks at data and sets `used` to how many bytes were consumed.

@@ -14,7 +14,7 @@ namespace gannet {
 
 // Bumped whenever a struct a module sees changes layout; load_module
 // refuses a shared object built against another value.
-inline constexpr uint32_t kModuleAbi = 2;
+inline constexpr uint32_t kModuleAbi = 3;
 
 class Connection;
 class Session;
@@ -79,9 +79,12 @@ class Session {
   virtual void on_start() = 0;
   virtual void on_line(std::string_view line) = 0;
   // A line grew past the protocol's maximum; its rest is being skipped.
-  virtual void on_line_too_long() = 0;
+  // head: its first octets (the protocol's max_line), for a tag or a verb.
+  virtual void on_line_too_long(std::string_view head) = 0;
   // Bytes asked for with Connection::read_bytes; last marks the final chunk.
   virtual void on_bytes(std::string_view, bool /*last*/) {}
+  // Output queued earlier has drained (after Connection::notify_when_writable).
+  virtual void on_writable() {}
   // The worker is shutting down gracefully: finish soon, at a safe point.
   virtual void on_drain() {}
   // The peer went quiet for too long. Return true to keep the connection

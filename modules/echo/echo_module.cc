@@ -82,7 +82,7 @@ class EchoSession final : public Session {
     }
   }
 
-  void on_line_too_long() override { conn_.write("-ERR line too long\r\n"); }
+  void on_line_too_long(std::string_view) override { conn_.write("-ERR line too long\r\n"); }
 
   void on_bytes(std::string_view chunk, bool last) override {
     got_ += chunk.size();

@@ -1,6 +1,7 @@
 // FETCH and UID FETCH (RFC 3501 6.4.5, RFC 9051 6.4.5): the items asked
 // for, each message's answer from the store's index and its cached parse.
 #include <ctime>
+#include <deque>
 
 #include "imap_flags.h"
 #include "imap_session.h"
@@ -112,28 +113,55 @@ std::string internal_date(int64_t t) {
   return buf;
 }
 
-std::string literal(std::string_view s) { return "{" + std::to_string(s.size()) + "}\r\n" + std::string(s); }
+// A piece of a FETCH response: text, or octets [from, to) of a stored
+// body, sent a chunk at a time as the socket drains.
+struct Segment {
+  std::string text;
+  uint64_t body_id = 0, from = 0, to = 0;
+};
 
-// One message's answers, reading its body and parse at most once.
+// Sections up to this size are copied into the response at once; larger
+// ones stream.
+constexpr uint64_t kInlineSection = 16 << 10;
+constexpr uint64_t kChunk = 64 << 10;
+
+// One message's answer as segments, reading its body and parse at most once.
 class MessageData {
  public:
   MessageData(store::Txn& t, const store::Message& m) : t_(t), m_(m) {}
 
-  std::string item(const Item& it) {
+  void item(const Item& it, std::vector<Segment>& out) {
+    std::string& text = out.back().text;
     switch (it.kind) {
-      case Item::flags: return flags_text(m_.flags, m_.keywords);
-      case Item::uid: return std::to_string(m_.uid);
-      case Item::size: return std::to_string(m_.size);
-      case Item::internaldate: return internal_date(m_.internal_date);
-      case Item::envelope: return imap::envelope(parsed().envelopes.at(0));
-      case Item::body: return body_structure(parsed(), 0, false);
-      case Item::bodystructure: return body_structure(parsed(), 0, true);
+      case Item::flags: text += flags_text(m_.flags, m_.keywords); return;
+      case Item::uid: text += std::to_string(m_.uid); return;
+      case Item::size: text += std::to_string(m_.size); return;
+      case Item::internaldate: text += internal_date(m_.internal_date); return;
+      case Item::envelope: text += imap::envelope(parsed().envelopes.at(0)); return;
+      case Item::body: text += body_structure(parsed(), 0, false); return;
+      case Item::bodystructure: text += body_structure(parsed(), 0, true); return;
       case Item::body_section: break;
     }
     // A section the message does not have is empty (RFC 9051 6.4.5).
-    std::string s = section_octets(whole(), parsed(), it.section).value_or("");
-    if (it.partial) s = it.offset >= s.size() ? std::string() : s.substr(it.offset, it.length);
-    return literal(s);
+    auto range = section_range(whole().size(), parsed(), it.section);
+    if (!range || range->first == range->second) {  // none, or a HEADER.FIELDS kind: made here, small
+      std::string s = range ? section_octets(whole(), parsed(), it.section).value_or("") : "";
+      if (it.partial) s = it.offset >= s.size() ? std::string() : s.substr(it.offset, it.length);
+      text += "{" + std::to_string(s.size()) + "}\r\n" + s;
+      return;
+    }
+    auto [from, to] = *range;
+    if (it.partial) {
+      from = std::min(to, from + it.offset);
+      to = std::min(to, from + it.length);
+    }
+    text += "{" + std::to_string(to - from) + "}\r\n";
+    if (to - from <= kInlineSection) {
+      text += whole().substr(from, to - from);
+      return;
+    }
+    out.push_back({{}, m_.body_id, from, to});
+    out.push_back({});
   }
 
  private:
@@ -158,6 +186,15 @@ class MessageData {
 };
 
 }  // namespace
+
+struct ImapSession::Fetch {
+  Command c;
+  std::vector<Item> items;
+  std::vector<std::pair<uint32_t, uint32_t>> targets;  // (sequence number, UID)
+  uint32_t mailbox = 0;
+  size_t next = 0;                 // the next target to answer
+  std::deque<Segment> segments;    // what is left of the current answer
+};
 
 void ImapSession::fetch(const Command& c, bool by_uid) {
   if (c.args.size() != 2 || c.args[0].kind != Arg::Kind::atom)
@@ -187,21 +224,9 @@ void ImapSession::fetch(const Command& c, bool by_uid) {
 
   uint32_t mailbox = view_->mailbox_id;
   auto answer = [this, c, items, targets, mailbox] {
-    worker_store()->read([&](store::Txn& t) {
-      for (auto [seq, uid] : targets) {
-        auto m = t.message(mailbox, uid);
-        if (!m) continue;  // expunged by another session; announced later
-        std::string out = "* " + std::to_string(seq) + " FETCH (";
-        MessageData data{t, *m};
-        for (size_t i = 0; i < items.size(); i++) {
-          if (i) out += ' ';
-          out += items[i].name + ' ' + data.item(items[i]);
-        }
-        send(out + ")");
-      }
-      return 0;
-    });
-    tagged(c, "OK " + c.name + " completed");
+    fetch_.reset(new Fetch{c, items, targets, mailbox, 0, {}});
+    busy();
+    continue_fetch();
   };
   // A body fetched without PEEK is \Seen from now on: stored first, so
   // the FLAGS this answer carries are the store's.
@@ -225,8 +250,66 @@ void ImapSession::fetch(const Command& c, bool by_uid) {
         if (!*alive) return;
         if (s == store::Status::ok && view_) view_->own = std::move(*own);
         answer();
-        ready();
       });
+}
+
+// Writes answers until the output queue is full, then waits for it to
+// drain (on_writable); a read transaction never outlives one call.
+void ImapSession::continue_fetch() {
+  Fetch& f = *fetch_;
+  bool done = false;
+  worker_store()->read([&](store::Txn& t) {
+    while (!conn_.output_full()) {
+      if (!f.segments.empty()) {
+        Segment& seg = f.segments.front();
+        if (seg.body_id) {
+          uint64_t n = std::min(kChunk, seg.to - seg.from);
+          auto body = t.body(seg.body_id);
+          if (!body || seg.to > body->size()) {  // gone since (expunged, freed): the stream cannot be kept
+            send("* BYE Message vanished while it was being sent");
+            state_ = State::logout;
+            conn_.close("fetch lost its message");
+            return 0;
+          }
+          conn_.write(body->substr(seg.from, n));
+          if ((seg.from += n) < seg.to) continue;
+        } else {
+          conn_.write(seg.text);
+        }
+        f.segments.pop_front();
+        continue;
+      }
+      if (f.next == f.targets.size()) {
+        done = true;
+        return 0;
+      }
+      auto [seq, uid] = f.targets[f.next++];
+      auto m = t.message(f.mailbox, uid);
+      if (!m) continue;  // expunged by another session; told later
+      std::vector<Segment> parts(1);
+      parts[0].text = "* " + std::to_string(seq) + " FETCH (";
+      MessageData data{t, *m};
+      for (size_t i = 0; i < f.items.size(); i++) {
+        parts.back().text += (i ? " " : "") + f.items[i].name + " ";
+        data.item(f.items[i], parts);
+      }
+      parts.back().text += ")\r\n";
+      f.segments.insert(f.segments.end(), std::make_move_iterator(parts.begin()), std::make_move_iterator(parts.end()));
+    }
+    return 0;
+  });
+  if (state_ == State::logout) return;
+  if (!done) return conn_.notify_when_writable();
+  Command c = std::move(f.c);
+  fetch_.reset();
+  tagged(c, "OK " + c.name + " completed");
+  ready();
+}
+
+void ImapSession::FetchDeleter::operator()(Fetch* f) const { delete f; }
+
+void ImapSession::on_writable() {
+  if (fetch_) continue_fetch();
 }
 
 std::optional<std::vector<std::pair<uint32_t, uint32_t>>> ImapSession::targets(const std::vector<Range>& set,

@@ -20,6 +20,7 @@ namespace {
 using State = ImapSession::State;
 constexpr uint8_t kAny = 1 | 2 | 4;
 constexpr uint8_t kAuthed = 2 | 4;
+constexpr uint64_t kAutologout = 31 * 60 * 1000;  // ms; a minute past the RFC's 30
 
 struct CommandRow {
   std::string_view name;
@@ -217,8 +218,11 @@ void ImapSession::drop_command() {
   drop_appends();
 }
 
-void ImapSession::on_line_too_long() {
-  std::string tag = cmd_.substr(0, cmd_.find(' '));
+// The tag is the line's first word, or the command's if the line
+// continues one after a literal.
+void ImapSession::on_line_too_long(std::string_view head) {
+  std::string_view start = cmd_.empty() ? head : std::string_view(cmd_);
+  std::string tag(start.substr(0, std::min(start.find(' '), size_t{64})));
   drop_command();
   bad(tag, "Line too long");
 }
@@ -335,6 +339,8 @@ void ImapSession::logged_in(const std::string& tag, const std::string& user) {
   user_ = u->address;
   user_id_ = u->id;
   conn_.set_user(user_);
+  // RFC 9051 5.4: a logged-in client may stay silent (IDLE) for 30 minutes.
+  conn_.set_idle_timeout(kAutologout);
   state_ = State::authenticated;
   send(tag + " OK [CAPABILITY " + capabilities() + "] Logged in");
   ready();

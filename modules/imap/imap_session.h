@@ -30,9 +30,10 @@ class ImapSession final : public Session {
 
   void on_start() override;
   void on_line(std::string_view line) override;
-  void on_line_too_long() override;
+  void on_line_too_long(std::string_view head) override;
   void on_bytes(std::string_view chunk, bool last) override;
   void on_drain() override;
+  void on_writable() override;
   bool on_timeout() override;
 
   enum class State : uint8_t { not_authenticated = 1, authenticated = 2, selected = 4, logout = 8 };
@@ -86,6 +87,11 @@ class ImapSession final : public Session {
   void ready();
   std::optional<std::string> mailbox_name(const Arg& a) const;  // from the wire form, UTF-8
   void fetch(const Command& c, bool uid);  // imap_fetch.cc
+  struct Fetch;
+  struct FetchDeleter {
+    void operator()(Fetch* f) const;  // where Fetch is complete (imap_fetch.cc)
+  };
+  void continue_fetch();
   void list(const Command& c, bool subscribed_only);
   // The messages a sequence set names, as (sequence number, UID); nullopt
   // for a sequence number past the last.
@@ -112,6 +118,7 @@ class ImapSession final : public Session {
   uint32_t user_id_ = 0;
   std::string user_;
   std::unique_ptr<View> view_;
+  std::unique_ptr<Fetch, FetchDeleter> fetch_;  // a FETCH whose answers are being written
   std::vector<std::shared_ptr<mail::MessageBuffer>> appends_;  // the APPEND being read
   uint64_t literal_left_ = 0;  // of a message literal now streaming
   bool paused_for_spool_ = false;

@@ -187,29 +187,53 @@ std::optional<Section> parse_section(std::string_view spec) {
   return s;
 }
 
-std::optional<std::string> section_octets(std::string_view msg, const mail::ParsedMessage& m, const Section& s) {
+namespace {
+
+// The part a section's HEADER, TEXT or fields are of: the top message, or
+// the message inside a message/rfc822 part; none for another part.
+std::optional<uint32_t> section_part(const mail::ParsedMessage& m, const Section& s, uint32_t& top) {
   if (m.parts.empty()) return std::nullopt;
   uint32_t part = 0;
   if (!s.part.empty() && (part = mail::find_section(m, s.part)) == Part::none) return std::nullopt;
-  const Part& p = m.parts[part];
-  if (s.kind == Section::all)
-    return std::string(s.part.empty() ? msg : span(msg, p.body_start, p.body_end));
-  if (s.kind == Section::mime) return std::string(span(msg, p.header_start, p.body_start));
-  // HEADER and TEXT are a message's: the top one, or a message/rfc822 part's.
-  uint32_t top = part;
-  if (!s.part.empty()) {
-    if (!p.message()) return std::nullopt;
+  top = part;
+  if (!s.part.empty() && s.kind != Section::all && s.kind != Section::mime) {
+    if (!m.parts[part].message()) return std::nullopt;
     top = part + 1;
   }
+  return part;
+}
+
+}  // namespace
+
+std::optional<std::pair<uint64_t, uint64_t>> section_range(uint64_t size, const mail::ParsedMessage& m,
+                                                          const Section& s) {
+  uint32_t top = 0;
+  auto part = section_part(m, s, top);
+  if (!part) return std::nullopt;
+  const Part& p = m.parts[*part];
   const Part& t = m.parts[top];
+  auto clamp = [size](uint64_t a, uint64_t b) {
+    a = std::min(a, size);
+    return std::make_pair(a, std::max(a, std::min(b, size)));
+  };
   switch (s.kind) {
-    case Section::header: return std::string(span(msg, t.header_start, t.body_start));
-    case Section::text: return std::string(span(msg, t.body_start, t.body_end));
-    case Section::fields:
-    case Section::fields_not:
-      return header_fields(span(msg, t.header_start, t.header_end), s.field_names, s.kind == Section::fields);
-    default: return std::nullopt;
+    case Section::all: return s.part.empty() ? std::make_pair(uint64_t{0}, size) : clamp(p.body_start, p.body_end);
+    case Section::mime: return clamp(p.header_start, p.body_start);
+    case Section::header: return clamp(t.header_start, t.body_start);
+    case Section::text: return clamp(t.body_start, t.body_end);
+    default: return std::make_pair(uint64_t{0}, uint64_t{0});
   }
+}
+
+std::optional<std::string> section_octets(std::string_view msg, const mail::ParsedMessage& m, const Section& s) {
+  uint32_t top = 0;
+  if (!section_part(m, s, top)) return std::nullopt;
+  if (s.kind == Section::fields || s.kind == Section::fields_not) {
+    const Part& t = m.parts[top];
+    return header_fields(span(msg, t.header_start, t.header_end), s.field_names, s.kind == Section::fields);
+  }
+  auto r = section_range(msg.size(), m, s);
+  return std::string(msg.substr(r->first, r->second - r->first));
 }
 
 }  // namespace gannet::imap

@@ -27,6 +27,11 @@ struct Section {
 };
 std::optional<Section> parse_section(std::string_view spec);
 
+// Where a section lies in the message, for every kind but the HEADER.FIELDS
+// ones (which pick lines): [first, second). nullopt when the message has
+// no such part; {0, 0} for a fields kind.
+std::optional<std::pair<uint64_t, uint64_t>> section_range(uint64_t size, const mail::ParsedMessage& m, const Section& s);
+
 // The section's octets; nullopt when the message has no such part.
 std::optional<std::string> section_octets(std::string_view message, const mail::ParsedMessage& m, const Section& s);
 

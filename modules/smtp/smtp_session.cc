@@ -128,7 +128,7 @@ void SmtpSession::on_line(std::string_view line) {
   reply("500 5.5.2 Error: command not recognized");
 }
 
-void SmtpSession::on_line_too_long() {
+void SmtpSession::on_line_too_long(std::string_view) {
   if (state_ == State::data) data_.line_too_long();  // refused at the end of the message
   else if (state_ != State::closing) reply("500 5.5.2 Error: line too long");
 }

@@ -29,7 +29,7 @@ class SmtpSession final : public Session {
 
   void on_start() override;
   void on_line(std::string_view line) override;
-  void on_line_too_long() override;
+  void on_line_too_long(std::string_view head) override;
   void on_bytes(std::string_view chunk, bool last) override;
   void on_drain() override;
   bool on_timeout() override;

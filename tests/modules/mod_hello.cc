@@ -20,7 +20,7 @@ class HelloSession final : public Session {
   explicit HelloSession(Connection& c) : c_(c) {}
   void on_start() override { c_.write("+" + *c_.server().conf<HelloConf>(gannet_module).text + "\r\n"); }
   void on_line(std::string_view) override { c_.close(); }
-  void on_line_too_long() override { c_.close(); }
+  void on_line_too_long(std::string_view) override { c_.close(); }
 
  private:
   Connection& c_;
