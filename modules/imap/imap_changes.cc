@@ -36,8 +36,13 @@ void ImapSession::sync(bool expunges) {
       else gone = true;
     }
     if (gone && expunges) {
-      for (size_t i = v.uids.size(); i-- > 0;)
-        if (!std::binary_search(kept.begin(), kept.end(), v.uids[i])) send("* " + std::to_string(i + 1) + " EXPUNGE");
+      std::vector<uint32_t> went;
+      for (size_t i = v.uids.size(); i-- > 0;) {
+        if (std::binary_search(kept.begin(), kept.end(), v.uids[i])) continue;
+        if (qresync_) went.push_back(v.uids[i]);
+        else send("* " + std::to_string(i + 1) + " EXPUNGE");
+      }
+      vanished(went, false);  // QRESYNC says it by UID (RFC 7162 3.2.10)
       v.uids = std::move(kept);
     }
     v.expunge_pending = gone && !expunges;
@@ -50,7 +55,7 @@ void ImapSession::sync(bool expunges) {
       auto it = std::lower_bound(v.uids.begin(), v.uids.end(), m.uid);
       if (it == v.uids.end() || *it != m.uid) continue;
       send("* " + std::to_string(it - v.uids.begin() + 1) + " FETCH (UID " + std::to_string(m.uid) + " FLAGS " +
-           flags_text(m.flags, m.keywords) + ")");
+           flags_text(m.flags, m.keywords) + (condstore_ ? " MODSEQ (" + std::to_string(m.modseq) + ")" : "") + ")");
     }
     // New messages.
     size_t before = v.uids.size();

@@ -16,7 +16,7 @@ namespace gannet::imap {
 namespace {
 
 struct Item {
-  enum Kind { flags, uid, size, internaldate, envelope, body, bodystructure, body_section } kind = flags;
+  enum Kind { flags, uid, size, internaldate, envelope, body, bodystructure, body_section, modseq } kind = flags;
   std::string name;  // as the response names it: "BODY[HEADER]<0>"
   Section section;
   bool peek = false;
@@ -65,7 +65,8 @@ bool parse_item(const Arg& a, std::vector<Item>& out) {
   std::string u = to_upper(a.text);
   static const std::pair<std::string_view, Item::Kind> simple[] = {
       {"FLAGS", Item::flags}, {"UID", Item::uid}, {"RFC822.SIZE", Item::size}, {"INTERNALDATE", Item::internaldate},
-      {"ENVELOPE", Item::envelope}, {"BODY", Item::body}, {"BODYSTRUCTURE", Item::bodystructure}};
+      {"ENVELOPE", Item::envelope}, {"BODY", Item::body}, {"BODYSTRUCTURE", Item::bodystructure},
+      {"MODSEQ", Item::modseq}};
   for (auto& [name, kind] : simple)
     if (u == name) return out.push_back(Item::of(kind, std::string(name))), true;
   if (u == "RFC822") return out.push_back(rfc822("RFC822", Section::all, false)), true;
@@ -140,6 +141,7 @@ class MessageData {
       case Item::envelope: text += imap::envelope(parsed().envelopes.at(0)); return;
       case Item::body: text += body_structure(parsed(), 0, false); return;
       case Item::bodystructure: text += body_structure(parsed(), 0, true); return;
+      case Item::modseq: text += "(" + std::to_string(m_.modseq) + ")"; return;
       case Item::body_section: break;
     }
     // A section the message does not have is empty (RFC 9051 6.4.5).
@@ -192,15 +194,37 @@ struct ImapSession::Fetch {
   std::vector<Item> items;
   std::vector<std::pair<uint32_t, uint32_t>> targets;  // (sequence number, UID)
   uint32_t mailbox = 0;
+  uint64_t changedsince = 0;       // CHANGEDSINCE: only messages changed after
   size_t next = 0;                 // the next target to answer
   std::deque<Segment> segments;    // what is left of the current answer
 };
 
 void ImapSession::fetch(const Command& c, bool by_uid) {
-  if (c.args.size() != 2 || c.args[0].kind != Arg::Kind::atom)
-    return tagged(c, "BAD Syntax: FETCH sequence-set items");
+  if ((c.args.size() != 2 && c.args.size() != 3) || c.args[0].kind != Arg::Kind::atom)
+    return tagged(c, "BAD Syntax: FETCH sequence-set items [(modifiers)]");
   auto set = parse_sequence_set(c.args[0].text);
   if (!set) return tagged(c, "BAD Invalid sequence set");
+  // RFC 7162: (CHANGEDSINCE modseq [VANISHED])
+  uint64_t changedsince = 0;
+  bool vanished_too = false;
+  if (c.args.size() == 3) {
+    const Arg& mods = c.args[2];
+    bool ok = mods.kind == Arg::Kind::list && !mods.items.empty();
+    for (size_t i = 0; ok && i < mods.items.size(); i++) {
+      if (mods.items[i].is("CHANGEDSINCE") && i + 1 < mods.items.size()) {
+        const std::string& n = mods.items[++i].text;
+        ok = !n.empty() && n.size() < 20 && n.find_first_not_of("0123456789") == std::string::npos;
+        if (ok) changedsince = std::stoull(n);
+      } else if (mods.items[i].is("VANISHED")) {
+        vanished_too = true;
+      } else {
+        ok = false;
+      }
+    }
+    if (!ok || !changedsince) return tagged(c, "BAD Invalid FETCH modifiers");
+    if (vanished_too && (!by_uid || !qresync_)) return tagged(c, "BAD VANISHED needs UID FETCH and ENABLE QRESYNC");
+    condstore_ = true;
+  }
   std::vector<Item> items;
   const Arg& what = c.args[1];
   bool ok = true;
@@ -210,6 +234,9 @@ void ImapSession::fetch(const Command& c, bool by_uid) {
     ok = parse_item(what, items);
   }
   if (!ok || items.empty()) return tagged(c, "BAD Unknown or unsupported FETCH item");
+  bool has_modseq = std::any_of(items.begin(), items.end(), [](auto& i) { return i.kind == Item::modseq; });
+  if (has_modseq) condstore_ = true;
+  if (changedsince && !has_modseq) items.push_back(Item::of(Item::modseq, "MODSEQ"));
   if (by_uid && std::none_of(items.begin(), items.end(), [](auto& i) { return i.kind == Item::uid; }))
     items.insert(items.begin(), Item::of(Item::uid, "UID"));
   bool sets_seen = !view_->read_only && std::any_of(items.begin(), items.end(), [](auto& i) {
@@ -223,8 +250,14 @@ void ImapSession::fetch(const Command& c, bool by_uid) {
   auto targets = std::move(*found);
 
   uint32_t mailbox = view_->mailbox_id;
-  auto answer = [this, c, items, targets, mailbox] {
-    fetch_.reset(new Fetch{c, items, targets, mailbox, 0, {}});
+  if (vanished_too) {
+    auto gone = worker_store()->read([&](store::Txn& t) { return t.expunged_since(mailbox, changedsince); });
+    uint32_t last = view_->uids.empty() ? 0 : view_->uids.back();
+    std::erase_if(gone, [&](uint32_t uid) { return !in_set(*set, uid, std::max(last, uid)); });
+    vanished(gone, true);
+  }
+  auto answer = [this, c, items, targets, mailbox, changedsince] {
+    fetch_.reset(new Fetch{c, items, targets, mailbox, changedsince, 0, {}});
     busy();
     continue_fetch();
   };
@@ -285,7 +318,7 @@ void ImapSession::continue_fetch() {
       }
       auto [seq, uid] = f.targets[f.next++];
       auto m = t.message(f.mailbox, uid);
-      if (!m) continue;  // expunged by another session; told later
+      if (!m || m->modseq <= f.changedsince) continue;  // expunged (told later), or unchanged
       std::vector<Segment> parts(1);
       parts[0].text = "* " + std::to_string(seq) + " FETCH (";
       MessageData data{t, *m};

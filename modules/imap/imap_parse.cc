@@ -1,5 +1,6 @@
 #include "imap_parse.h"
 
+#include <algorithm>
 #include <charconv>
 
 namespace gannet::imap {
@@ -204,6 +205,20 @@ std::optional<std::vector<Range>> parse_sequence_set(std::string_view s, size_t 
     if (s.empty()) return std::nullopt;  // a trailing comma
   }
   return std::nullopt;
+}
+
+std::string set_text(std::vector<uint32_t> n) {
+  std::sort(n.begin(), n.end());
+  std::string out;
+  for (size_t i = 0; i < n.size();) {
+    size_t j = i;
+    while (j + 1 < n.size() && n[j + 1] == n[j] + 1) j++;
+    if (!out.empty()) out += ',';
+    out += std::to_string(n[i]);
+    if (j > i) out += ':' + std::to_string(n[j]);
+    i = j + 1;
+  }
+  return out;
 }
 
 bool in_set(const std::vector<Range>& set, uint32_t n, uint32_t star) {

@@ -50,6 +50,8 @@ struct Range {
   uint32_t lo = 0, hi = 0;
 };
 std::optional<std::vector<Range>> parse_sequence_set(std::string_view s, size_t max_ranges = 100'000);
+// "1:3,7": numbers as a set, ranges joined (UIDPLUS, VANISHED, MODIFIED).
+std::string set_text(std::vector<uint32_t> numbers);
 // Whether n is in set, where '*' means star.
 bool in_set(const std::vector<Range>& set, uint32_t n, uint32_t star);
 

@@ -172,6 +172,17 @@ class Parser {
       k.number = std::stoull(n);
       return std::nullopt;
     }
+    // MODSEQ [entry-name entry-type] n (RFC 7162 3.1.5): one MODSEQ per
+    // message here, so the entry is read and not looked at.
+    if (name == "MODSEQ") {
+      k.kind = SearchKey::modseq;
+      if (pos + 2 < args.size() && args[pos].kind == Arg::Kind::string) pos += 2;
+      std::string n;
+      if (!string_arg(n) || n.empty() || n.size() > 19 || n.find_first_not_of("0123456789") != std::string::npos)
+        return "MODSEQ needs a number";
+      k.number = std::stoull(n);
+      return std::nullopt;
+    }
     if (name == "UID") {
       k.kind = SearchKey::uid;
       std::string s;
@@ -249,6 +260,10 @@ bool SearchKey::needs_body() const {
   return std::any_of(keys.begin(), keys.end(), [](const SearchKey& k) { return k.needs_body(); });
 }
 
+bool SearchKey::uses_modseq() const {
+  return kind == modseq || std::any_of(keys.begin(), keys.end(), [](const SearchKey& k) { return k.uses_modseq(); });
+}
+
 std::optional<std::string> parse_search(const std::vector<Arg>& args, size_t start, SearchKey& out) {
   return Parser(args, start).all(out);
 }
@@ -286,6 +301,7 @@ bool matches(const SearchKey& k, SearchMessage& m) {
       if (!d) return false;
       return k.kind == SearchKey::sent_before ? *d < k.day : k.kind == SearchKey::sent_on ? *d == k.day : *d >= k.day;
     }
+    case SearchKey::modseq: return r.modseq >= k.number;
     case SearchKey::larger: return r.size > k.number;
     case SearchKey::smaller: return r.size < k.number;
     case SearchKey::uid: return in_set(k.set, r.uid, m.last_uid);

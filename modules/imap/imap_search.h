@@ -19,7 +19,7 @@ namespace gannet::imap {
 struct SearchKey {
   enum Kind {
     all, flag_set, flag_clear, keyword, unkeyword, header, body, text,
-    before, on, since, sent_before, sent_on, sent_since, larger, smaller, uid, seq, not_, or_, and_,
+    before, on, since, sent_before, sent_on, sent_since, larger, smaller, uid, seq, not_, or_, and_, modseq,
   } kind = and_;
   uint32_t flag = 0;             // a store::FLAG_* bit
   std::string field;             // HEADER's field name, lower-case
@@ -30,6 +30,8 @@ struct SearchKey {
   std::vector<SearchKey> keys;   // NOT (1), OR (2), and a list (any)
   // Whether the key needs the message's octets (header or body keys).
   bool needs_body() const;
+  // Whether MODSEQ is among the keys: the answer then says the highest.
+  bool uses_modseq() const;
 };
 
 // The keys from args[start] on (an implicit AND), after an optional

@@ -22,6 +22,7 @@ struct SearchJob {
   std::vector<uint32_t> uids;  // the view's, at the time of the command
   bool by_uid = false;
   std::vector<uint32_t> found;
+  uint64_t highest = 0;  // of the matches' MODSEQs
   std::function<void(SearchJob&)> done;
 };
 
@@ -50,7 +51,9 @@ void run_search(SearchJob& j) {
             return *parsed;
           };
         }
-        if (matches(j.key, sm)) j.found.push_back(j.by_uid ? m->uid : static_cast<uint32_t>(i + 1));
+        if (!matches(j.key, sm)) continue;
+        j.found.push_back(j.by_uid ? m->uid : static_cast<uint32_t>(i + 1));
+        j.highest = std::max(j.highest, m->modseq);
       }
       return 0;
     });
@@ -67,6 +70,7 @@ void ImapSession::cmd_search(const Command& c) {
     if (*err == "charset") return tagged(c, "NO [BADCHARSET (UTF-8 US-ASCII)] Unsupported charset");
     return tagged(c, "BAD " + *err);
   }
+  if (job->key.uses_modseq()) condstore_ = true;
   job->mailbox = view_->mailbox_id;
   job->uids = view_->uids;
   job->req.data = job;
@@ -75,6 +79,7 @@ void ImapSession::cmd_search(const Command& c) {
     if (!*alive) return;
     std::string out = "* SEARCH";
     for (uint32_t n : j.found) out += " " + std::to_string(n);
+    if (j.key.uses_modseq() && !j.found.empty()) out += " (MODSEQ " + std::to_string(j.highest) + ")";
     send(out);
     tagged(tag, name == "UID SEARCH" ? name : "SEARCH", "OK " + name + " completed");
     ready();

@@ -130,7 +130,8 @@ void ImapSession::ready() {
 bool ImapSession::may_log_in() const { return conn_.is_tls() || *conf_.auth_plaintext; }
 
 std::string ImapSession::capabilities() const {
-  std::string caps = "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE NAMESPACE UNSELECT UIDPLUS MOVE IDLE CHILDREN SPECIAL-USE";
+  std::string caps =
+      "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE NAMESPACE UNSELECT UIDPLUS MOVE IDLE CHILDREN SPECIAL-USE CONDSTORE QRESYNC";
   if (state_ != State::not_authenticated) return caps;
   if (conn_.can_start_tls()) caps += " STARTTLS";
   if (!may_log_in()) return caps + " LOGINDISABLED";
@@ -366,9 +367,19 @@ void ImapSession::login_failed(const std::string& tag, std::string_view mech, st
 
 // --- authenticated ---
 
+// RFC 5161: what is not known is ignored; QRESYNC implies CONDSTORE.
 void ImapSession::cmd_enable(const Command& c) {
-  // Nothing we offer needs enabling yet (RFC 5161 3.1: unknown ones are ignored).
-  send("* ENABLED");
+  std::string enabled;
+  for (auto& a : c.args) {
+    if (a.is("CONDSTORE") && !condstore_) {
+      condstore_ = true;
+      enabled += " CONDSTORE";
+    } else if (a.is("QRESYNC") && !qresync_) {
+      qresync_ = condstore_ = true;
+      enabled += " QRESYNC";
+    }
+  }
+  send("* ENABLED" + enabled);
   tagged(c, "OK ENABLE completed");
 }
 
@@ -415,9 +426,17 @@ void ImapSession::list(const Command& c, bool subscribed_only) {
 
 void ImapSession::cmd_select(const Command& c) {
   bool examine = c.name == "EXAMINE";
-  view_.reset();  // a failed SELECT leaves no mailbox selected (RFC 3501 6.3.1)
+  // A failed SELECT leaves no mailbox selected (RFC 3501 6.3.1); the
+  // client learns where the old one's responses end (RFC 7162 3.2.11).
+  if (view_) send("* OK [CLOSED] Previous mailbox closed");
+  view_.reset();
   state_ = State::authenticated;
-  if (c.args.size() != 1) return tagged(c, "BAD Syntax: " + c.name + " mailbox");
+  if (c.args.size() != 1 && c.args.size() != 2) return tagged(c, "BAD Syntax: " + c.name + " mailbox [(parameters)]");
+  std::optional<Resync> resync;
+  if (c.args.size() == 2) {
+    auto err = select_params(c.args[1], resync);
+    if (!err.empty()) return tagged(c, "BAD " + err);
+  }
   auto name = mailbox_name(c.args[0]);
   if (!name) return tagged(c, "NO [NONEXISTENT] Invalid mailbox name");
   auto view = std::make_unique<View>();
@@ -439,6 +458,7 @@ void ImapSession::cmd_select(const Command& c) {
   if (view_->first_unseen) send("* OK [UNSEEN " + std::to_string(view_->first_unseen) + "] First unseen");
   send("* OK [UIDVALIDITY " + std::to_string(view_->uidvalidity) + "] UIDs valid");
   send("* OK [UIDNEXT " + std::to_string(view_->uidnext) + "] Predicted next UID");
+  if (resync) resynchronise(*resync);
   tagged(c, examine ? "OK [READ-ONLY] EXAMINE completed" : "OK [READ-WRITE] SELECT completed");
 }
 

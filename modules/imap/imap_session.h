@@ -97,6 +97,15 @@ class ImapSession final : public Session {
   // for a sequence number past the last.
   std::optional<std::vector<std::pair<uint32_t, uint32_t>>> targets(const std::vector<Range>& set, bool by_uid) const;
   void idle_done(std::string_view line);
+  // CONDSTORE and QRESYNC (imap_condstore.cc).
+  struct Resync {
+    uint32_t uidvalidity = 0;
+    uint64_t modseq = 0;
+    std::vector<Range> known;  // UIDs the client has; empty: all
+  };
+  std::string select_params(const Arg& params, std::optional<Resync>& resync);
+  void resynchronise(const Resync& r);
+  void vanished(const std::vector<uint32_t>& uids, bool earlier);
   // APPEND's message literals (imap_append.cc).
   struct Appended;
   bool literal_is_message(std::string_view line) const;
@@ -113,6 +122,8 @@ class ImapSession final : public Session {
   bool busy_ = false;
   bool utf8_ = false;   // ENABLE UTF8=ACCEPT or IMAP4rev2: mailbox names in UTF-8
   bool rev2_ = false;
+  bool condstore_ = false;  // MODSEQ in FETCH answers (RFC 7162)
+  bool qresync_ = false;    // VANISHED instead of EXPUNGE
   std::string cmd_;     // the command gathered so far, literals inline
   bool skip_ = false;   // a too-long command: drop it to its end
   uint32_t user_id_ = 0;

@@ -12,41 +12,33 @@ namespace gannet::imap {
 
 using mail::iequals;
 
-namespace {
-
-// "1:3,7": a UID set as UIDPLUS writes it, ranges joined.
-std::string uid_set(std::vector<uint32_t> uids) {
-  std::sort(uids.begin(), uids.end());
-  std::string out;
-  for (size_t i = 0; i < uids.size();) {
-    size_t j = i;
-    while (j + 1 < uids.size() && uids[j + 1] == uids[j] + 1) j++;
-    if (!out.empty()) out += ',';
-    out += std::to_string(uids[i]);
-    if (j > i) out += ':' + std::to_string(uids[j]);
-    i = j + 1;
-  }
-  return out;
-}
-
-}  // namespace
-
-// STORE set (+|-)FLAGS[.SILENT] flags
+// STORE set [(UNCHANGEDSINCE modseq)] (+|-)FLAGS[.SILENT] flags
 void ImapSession::cmd_store(const Command& c) {
   bool by_uid = c.name == "UID STORE";
-  if (c.args.size() != 3 || c.args[0].kind != Arg::Kind::atom || c.args[1].kind != Arg::Kind::atom)
-    return tagged(c, "BAD Syntax: STORE set (+|-)FLAGS[.SILENT] (flags)");
+  std::vector<Arg> args = c.args;
+  std::optional<uint64_t> unchangedsince;  // RFC 7162 3.1.3
+  if (args.size() == 4 && args[1].kind == Arg::Kind::list) {
+    const auto& m = args[1].items;
+    if (m.size() != 2 || !m[0].is("UNCHANGEDSINCE") || m[1].text.empty() || m[1].text.size() > 19 ||
+        m[1].text.find_first_not_of("0123456789") != std::string::npos)
+      return tagged(c, "BAD Invalid STORE modifier");
+    unchangedsince = std::stoull(m[1].text);
+    condstore_ = true;
+    args.erase(args.begin() + 1);
+  }
+  if (args.size() != 3 || args[0].kind != Arg::Kind::atom || args[1].kind != Arg::Kind::atom)
+    return tagged(c, "BAD Syntax: STORE set [(UNCHANGEDSINCE n)] (+|-)FLAGS[.SILENT] (flags)");
   if (view_->read_only) return tagged(c, "NO [READ-ONLY] Mailbox is read-only");
-  auto set = parse_sequence_set(c.args[0].text);
+  auto set = parse_sequence_set(args[0].text);
   if (!set) return tagged(c, "BAD Invalid sequence set");
-  std::string op = to_upper(c.args[1].text);
+  std::string op = to_upper(args[1].text);
   int mode = op.starts_with('+') ? 1 : op.starts_with('-') ? -1 : 0;
   if (mode) op.erase(0, 1);
   bool silent = op == "FLAGS.SILENT";
   if (op != "FLAGS" && !silent) return tagged(c, "BAD Syntax: STORE set (+|-)FLAGS[.SILENT] (flags)");
   uint32_t flags;
   std::vector<std::string> keywords;
-  if (!parse_flags(c.args[2], flags, keywords)) return tagged(c, "BAD Invalid flag");
+  if (!parse_flags(args[2], flags, keywords)) return tagged(c, "BAD Invalid flag");
   auto found = targets(*set, by_uid);
   if (!found) return tagged(c, "BAD Invalid sequence number");
 
@@ -57,16 +49,23 @@ void ImapSession::cmd_store(const Command& c) {
     uint64_t modseq;
   };
   auto results = std::make_shared<std::vector<Result>>();
+  auto modified = std::make_shared<std::vector<uint32_t>>();  // failed UNCHANGEDSINCE: seq or UID
   uint32_t mailbox = view_->mailbox_id;
   busy();
   std::string tag = c.tag, name = c.name;
   worker_store()->write(
       conn_.worker().loop(),
-      [mailbox, targets = std::move(*found), flags, keywords, mode, results](store::Txn& t) {
+      [mailbox, targets = std::move(*found), flags, keywords, mode, results, modified, unchangedsince,
+       by_uid](store::Txn& t) {
         results->clear();
+        modified->clear();
         for (auto [seq, uid] : targets) {
           auto m = t.message(mailbox, uid);
           if (!m) continue;  // expunged meanwhile: nothing to say of it
+          if (unchangedsince && m->modseq > *unchangedsince) {
+            modified->push_back(by_uid ? uid : seq);
+            continue;
+          }
           uint32_t f = mode > 0 ? m->flags | flags : mode < 0 ? m->flags & ~flags : flags;
           std::vector<std::string> k = mode == 0 ? keywords : m->keywords;
           for (auto& kw : keywords) {
@@ -82,7 +81,7 @@ void ImapSession::cmd_store(const Command& c) {
         }
         return store::Status::ok;
       },
-      [this, alive = alive_, results, silent, by_uid, tag, name](store::Status s) {
+      [this, alive = alive_, results, modified, silent, by_uid, tag, name](store::Status s) {
         if (!*alive) return;
         if (s != store::Status::ok) {
           tagged(tag, name, "NO [SERVERBUG] Could not store the flags");
@@ -90,11 +89,17 @@ void ImapSession::cmd_store(const Command& c) {
         }
         for (auto& r : *results) {
           view_->own.emplace_back(r.uid, r.modseq);
-          if (silent) continue;
+          // Under CONDSTORE a change is told with its MODSEQ even when
+          // .SILENT (RFC 7162 3.2).
+          if (silent && !condstore_) continue;
           send("* " + std::to_string(r.seq) + " FETCH (" + (by_uid ? "UID " + std::to_string(r.uid) + " " : "") +
-               "FLAGS " + flags_text(r.flags, r.keywords) + ")");
+               "FLAGS " + flags_text(r.flags, r.keywords) +
+               (condstore_ ? " MODSEQ (" + std::to_string(r.modseq) + ")" : "") + ")");
         }
-        tagged(tag, name, "OK " + name + " completed");
+        if (!modified->empty())
+          tagged(tag, name, "OK [MODIFIED " + set_text(*modified) + "] Conditional STORE failed");
+        else
+          tagged(tag, name, "OK " + name + " completed");
         ready();
       });
 }
@@ -165,8 +170,8 @@ void ImapSession::cmd_copy(const Command& c) {
         }
         std::vector<uint32_t> olds, news;
         for (auto [o, n] : *copied) olds.push_back(o), news.push_back(n);
-        std::string code = copied->empty() ? "" : "[COPYUID " + std::to_string(validity) + " " + uid_set(olds) + " " +
-                                                      uid_set(news) + "] ";
+        std::string code = copied->empty() ? "" : "[COPYUID " + std::to_string(validity) + " " + set_text(olds) + " " +
+                                                      set_text(news) + "] ";
         // MOVE tells the new UIDs first, then the expunges (RFC 6851 4.3).
         if (move && !code.empty()) send("* OK " + code + "Moved");
         tagged(tag, cmd, "OK " + (move ? std::string() : code) + cmd + " completed");

@@ -231,6 +231,7 @@ Status Txn::del_user(std::string_view address) {
     for (auto& m : messages(mb.id))
       if (Status s = expunge(mb.id, m.uid); s != Status::ok) return s;
     if (Status s = del(dbs_.mailbox_names, name_key(u->id, mb.name)); s != Status::ok) return s;
+    if (Status s = drop_tombstones(mb.id); s != Status::ok) return s;
     if (Status s = del(dbs_.mailboxes, key32(mb.id)); s != Status::ok) return s;
   }
   if (Status s = del(dbs_.user_ids, key32(u->id)); s != Status::ok) return s;
@@ -356,6 +357,7 @@ Status Txn::delete_mailbox(uint32_t mailbox_id) {
   for (auto& m : messages(mb->id))
     if (Status s = expunge(mb->id, m.uid); s != Status::ok) return s;
   if (Status s = del(dbs_.mailbox_names, name_key(mb->user_id, mb->name)); s != Status::ok) return s;
+  if (Status s = drop_tombstones(mb->id); s != Status::ok) return s;
   return del(dbs_.mailboxes, key32(mb->id));
 }
 
@@ -510,8 +512,40 @@ Status Txn::expunge(uint32_t mailbox_id, uint32_t uid) {
     u->used_messages -= std::min<uint64_t>(u->used_messages, 1);
     if (Status s = save(*u); s != Status::ok) return s;
   }
-  for (Status s : {del(dbs_.messages, key32x2(mailbox_id, uid)), save(*mb), release_body(m->body_id)})
+  // The tombstone: a client that last saw an older MODSEQ learns the UID
+  // went (QRESYNC's VANISHED), and so do other workers' sessions.
+  std::string tomb = key32(mailbox_id);
+  put_be64(tomb, mb->highestmodseq);
+  for (Status s : {del(dbs_.messages, key32x2(mailbox_id, uid)), save(*mb), release_body(m->body_id),
+                   put(dbs_.expunged, tomb, key32(uid))})
     if (s != Status::ok) return s;
+  return Status::ok;
+}
+
+std::vector<uint32_t> Txn::expunged_since(uint32_t mailbox_id, uint64_t since) {
+  std::vector<uint32_t> out;
+  std::string from = key32(mailbox_id);
+  put_be64(from, since + 1);
+  MDB_cursor* cur;
+  if (mdb_cursor_open(txn_, dbs_.expunged, &cur) != 0) return out;
+  MDB_val k = val(from), v;
+  for (int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 && view(k).substr(0, 4) == from.substr(0, 4);
+       rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+    if (v.mv_size == 4) out.push_back(get_be32(static_cast<const char*>(v.mv_data)));
+  mdb_cursor_close(cur);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// A mailbox that goes takes its tombstones along.
+Status Txn::drop_tombstones(uint32_t mailbox_id) {
+  std::vector<std::string> keys;
+  scan(txn_, dbs_.expunged, key32(mailbox_id), [&](std::string_view k, std::string_view) {
+    keys.emplace_back(k);
+    return true;
+  });
+  for (auto& k : keys)
+    if (Status s = del(dbs_.expunged, k); s != Status::ok) return s;
   return Status::ok;
 }
 

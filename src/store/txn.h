@@ -32,6 +32,7 @@ struct BodySource {
 struct Dbs {
   MDB_dbi meta, domains, users, user_ids, aliases, mailboxes, mailbox_names, messages, bodies;
   MDB_dbi queue, queue_time;
+  MDB_dbi expunged;  // (mailbox, MODSEQ) -> UID: what QRESYNC's VANISHED tells
 };
 
 // Lower-cases and checks "local@domain"; empty on a bad address.
@@ -72,6 +73,8 @@ class Txn {
   std::vector<Message> messages(uint32_t mailbox_id, uint32_t from_uid = 1);
   std::optional<Message> message(uint32_t mailbox_id, uint32_t uid);
   std::optional<Body> body_info(uint64_t body_id);
+  // The UIDs expunged from a mailbox with a MODSEQ above `since`, ascending.
+  std::vector<uint32_t> expunged_since(uint32_t mailbox_id, uint64_t since);
   std::optional<std::string_view> body(uint64_t body_id);  // valid while the txn lives
 
   // --- writes ---
@@ -138,6 +141,7 @@ class Txn {
   Status save(const User&);
   Status save(const Mailbox&);
   Status release_body(uint64_t body_id);
+  Status drop_tombstones(uint32_t mailbox_id);
   Status add_entry(Mailbox& mb, uint64_t body_id, uint64_t size, uint32_t flags, int64_t date,
                    const std::vector<std::string>& keywords, uint32_t* uid);
   Status status_of(int rc);

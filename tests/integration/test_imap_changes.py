@@ -189,6 +189,68 @@ class ImapChangesTest(test_imap.ImapBase):
         self.assertEqual(c.search("KOI8-R", "ALL")[0], "NO")
         c.logout()
 
+    def test_condstore_modseqs_changedsince_and_unchangedsince(self):
+        for _ in range(3):
+            self.deliver()
+        s, f = self.raw()
+        s.sendall(b"L LOGIN alice@example.test alice-pw\r\ns SELECT INBOX (CONDSTORE)\r\n")
+        self.until_tagged(f, "L")
+        sel = self.until_tagged(f, "s")
+        highest = int([l for l in sel if "HIGHESTMODSEQ" in l][0].split()[3].rstrip("]"))
+        s.sendall(b"a STORE 2 +FLAGS (\\Seen)\r\n")
+        lines = self.until_tagged(f, "a")
+        self.assertEqual(lines[0], "* 2 FETCH (FLAGS (\\Seen) MODSEQ (%d))" % (highest + 1))
+        s.sendall(b"b FETCH 1:* (FLAGS) (CHANGEDSINCE %d)\r\n" % highest)
+        self.assertEqual(self.until_tagged(f, "b"),
+                         ["* 2 FETCH (FLAGS (\\Seen) MODSEQ (%d))" % (highest + 1), "b OK FETCH completed"])
+        # Message 2 changed after `highest`: the conditional STORE leaves it.
+        s.sendall(b"c STORE 1:3 (UNCHANGEDSINCE %d) +FLAGS.SILENT (\\Flagged)\r\n" % highest)
+        lines = self.until_tagged(f, "c")
+        self.assertEqual(lines[-1], "c OK [MODIFIED 2] Conditional STORE failed")
+        self.assertEqual(lines[:-1], ["* 1 FETCH (FLAGS (\\Flagged) MODSEQ (%d))" % (highest + 2),
+                                      "* 3 FETCH (FLAGS (\\Flagged) MODSEQ (%d))" % (highest + 3)])
+        s.sendall(b"d SEARCH MODSEQ %d\r\n" % (highest + 2))
+        self.assertEqual(self.until_tagged(f, "d")[0], "* SEARCH 1 3 (MODSEQ %d)" % (highest + 3))
+        s.sendall(b"e FETCH 1 (MODSEQ)\r\n")
+        self.assertEqual(self.until_tagged(f, "e")[0], "* 1 FETCH (MODSEQ (%d))" % (highest + 2))
+
+    def test_qresync_tells_what_vanished_and_changed_since(self):
+        for _ in range(4):
+            self.deliver()
+        c = self.login()
+        c.select("INBOX")
+        validity = c.untagged_responses["UIDVALIDITY"][0].decode()
+        highest = int(c.untagged_responses["HIGHESTMODSEQ"][0])
+        c.store("2", "+FLAGS", "(\\Deleted)")
+        c.store("3", "+FLAGS", "(\\Answered)")
+        c.expunge()
+        c.logout()
+        s, f = self.raw()
+        s.sendall(b"L LOGIN alice@example.test alice-pw\r\nE ENABLE QRESYNC\r\n")
+        self.until_tagged(f, "L")
+        self.assertEqual(self.until_tagged(f, "E"), ["* ENABLED QRESYNC", "E OK ENABLE completed"])
+        s.sendall(b"s SELECT INBOX (QRESYNC (%s %d 1:4))\r\n" % (validity.encode(), highest))
+        lines = self.until_tagged(f, "s")
+        self.assertIn("* VANISHED (EARLIER) 2", lines)
+        changed = [l for l in lines if "FETCH" in l]
+        self.assertEqual(len(changed), 1)
+        self.assertRegex(changed[0], r"^\* 2 FETCH \(UID 3 FLAGS \(\\Answered\) MODSEQ \(\d+\)\)$")
+        s.sendall(b"u UID FETCH 1:* (FLAGS) (CHANGEDSINCE %d VANISHED)\r\n" % highest)
+        lines = self.until_tagged(f, "u")
+        self.assertEqual(lines[0], "* VANISHED (EARLIER) 2")
+        # Another session's expunge now arrives as VANISHED, not EXPUNGE.
+        other = self.login()
+        other.select("INBOX")
+        other.store("1", "+FLAGS", "(\\Deleted)")
+        other.expunge()
+        other.logout()
+        s.sendall(b"n NOOP\r\n")
+        self.assertEqual(self.until_tagged(f, "n"), ["* VANISHED 1", "n OK NOOP completed"])
+        s.sendall(b"x SELECT INBOX (QRESYNC (1 1))\r\n")
+        lines = self.until_tagged(f, "x")
+        self.assertEqual(lines[0], "* OK [CLOSED] Previous mailbox closed")
+        self.assertFalse([l for l in lines if "VANISHED" in l], "another UIDVALIDITY: nothing to resync")
+
     def test_status_counts_from_the_store(self):
         self.deliver()
         self.deliver()

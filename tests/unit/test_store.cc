@@ -225,6 +225,26 @@ TEST_CASE("a mailbox renamed keeps its messages and UIDVALIDITY; deleted, it tak
   CHECK(r.problems().empty());
 }
 
+TEST_CASE("an expunge leaves a tombstone with its MODSEQ; the mailbox takes them along when it goes") {
+  StoreRig r;
+  Mailbox work;
+  REQUIRE(r.write([&](Txn& t) { return t.create_mailbox(r.alice, "Work", SpecialUse::none, &work); }) == Status::ok);
+  REQUIRE(r.write([&](Txn& t) { return t.deliver("Subject: a\r\n\r\nx\r\n", {r.alice}, 1000); }) == Status::ok);
+  Mailbox inbox = r.mailbox(r.alice, "INBOX");
+  for (int i = 0; i < 3; i++) REQUIRE(r.write([&](Txn& t) { return t.copy(inbox.id, 1, work.id); }) == Status::ok);
+  uint64_t before = r.mailbox(r.alice, "Work").highestmodseq;
+  REQUIRE(r.write([&](Txn& t) { return t.expunge(work.id, 3); }) == Status::ok);
+  uint64_t middle = r.mailbox(r.alice, "Work").highestmodseq;
+  REQUIRE(r.write([&](Txn& t) { return t.expunge(work.id, 1); }) == Status::ok);
+  auto since = [&](uint64_t m) { return r.store->read([&](Txn& t) { return t.expunged_since(work.id, m); }); };
+  CHECK(since(before) == std::vector<uint32_t>{1, 3});
+  CHECK(since(middle) == std::vector<uint32_t>{1});
+  CHECK(since(r.mailbox(r.alice, "Work").highestmodseq).empty());
+  CHECK(r.store->read([&](Txn& t) { return t.expunged_since(inbox.id, 0); }).empty());
+  REQUIRE(r.write([&](Txn& t) { return t.delete_mailbox(work.id); }) == Status::ok);
+  CHECK(since(0).empty());
+}
+
 TEST_CASE("quota is enforced at delivery, and a failed delivery leaves nothing behind") {
   StoreRig r;
   REQUIRE(r.write([](Txn& t) { return t.set_quota("alice@example.test", 100, 2); }) == Status::ok);
