@@ -1,6 +1,7 @@
 // Mailboxes as a whole (RFC 3501 6.3, RFC 9051 6.3): CREATE, DELETE,
 // RENAME, SUBSCRIBE, UNSUBSCRIBE, LSUB and STATUS.
 #include "imap_session.h"
+#include "mail/lexer.h"
 #include "imap_view.h"
 #include "store/mutf7.h"
 #include "store/store_module.h"
@@ -15,6 +16,14 @@ namespace {
 bool creatable(const std::string& name) {
   return !name.empty() && name.front() != '/' && name.back() != '/' && name.find("//") == std::string::npos &&
          name != "INBOX";
+}
+
+// "\Sent" -> SpecialUse::sent; nullopt for what the store has no use for.
+std::optional<store::SpecialUse> special_use_of(std::string_view flag) {
+  using store::SpecialUse;
+  for (auto u : {SpecialUse::sent, SpecialUse::drafts, SpecialUse::trash, SpecialUse::junk, SpecialUse::archive})
+    if (mail::iequals(flag, store::special_use_name(u))) return u;
+  return std::nullopt;
 }
 
 // What a store write's status tells the client.
@@ -45,20 +54,33 @@ void ImapSession::write_and_answer(const Command& c, store::Store::Op op, std::s
                         });
 }
 
+// CREATE mailbox [(USE (\Special))] (RFC 6154 CREATE-SPECIAL-USE).
 void ImapSession::cmd_create(const Command& c) {
-  if (c.args.size() != 1 && c.args.size() != 2) return tagged(c, "BAD Syntax: CREATE mailbox");
+  if (c.args.size() != 1 && c.args.size() != 2) return tagged(c, "BAD Syntax: CREATE mailbox [(USE (flags))]");
+  store::SpecialUse use = store::SpecialUse::none;
+  if (c.args.size() == 2) {
+    const Arg& p = c.args[1];
+    if (p.kind != Arg::Kind::list || p.items.size() != 2 || !p.items[0].is("USE") ||
+        p.items[1].kind != Arg::Kind::list || p.items[1].items.size() > 1)
+      return tagged(c, "BAD Syntax: CREATE mailbox [(USE (flags))]");
+    if (p.items[1].items.size() == 1) {
+      auto u = special_use_of(p.items[1].items[0].text);
+      if (!u) return tagged(c, "NO [USEATTR] Unknown special use");
+      use = *u;
+    }
+  }
   auto name = mailbox_name(c.args[0]);
   if (name && name->size() > 1 && name->back() == '/') name->pop_back();  // "foo/" creates "foo" (RFC 3501 6.3.3)
   if (name && *name == "INBOX") return tagged(c, "NO [ALREADYEXISTS] INBOX exists");
   if (!name || !creatable(*name)) return tagged(c, "NO [CANNOT] Invalid mailbox name");
   uint32_t user = user_id_;
-  write_and_answer(c, [user, name = *name](store::Txn& t) {
+  write_and_answer(c, [user, name = *name, use](store::Txn& t) {
     // Every missing level above it is made too, as a mailbox of its own.
     for (size_t slash = name.find('/'); slash != std::string::npos; slash = name.find('/', slash + 1)) {
       auto s = t.create_mailbox(user, name.substr(0, slash), store::SpecialUse::none);
       if (s != store::Status::ok && s != store::Status::exists) return s;
     }
-    return t.create_mailbox(user, name, store::SpecialUse::none);
+    return t.create_mailbox(user, name, use);
   });
 }
 
@@ -160,6 +182,36 @@ void ImapSession::cmd_status(const Command& c) {
   if (out.empty()) return tagged(c, "BAD Unknown STATUS item");
   send("* STATUS " + astring(c.args[0].text) + " (" + out + ")");
   tagged(c, "OK STATUS completed");
+}
+
+// QUOTA (RFC 9208): one root, "", per user, with the store's limits on
+// octets (told in KiB) and messages. Limits are set with gannetctl.
+std::string ImapSession::quota_line() {
+  auto u = worker_store()->read([&](store::Txn& t) { return t.user_by_id(user_id_); });
+  std::string res;
+  if (u && u->quota_bytes)
+    res += "STORAGE " + std::to_string((u->used_bytes + 1023) / 1024) + " " + std::to_string(u->quota_bytes / 1024);
+  if (u && u->quota_messages)
+    res += std::string(res.empty() ? "" : " ") + "MESSAGE " + std::to_string(u->used_messages) + " " +
+           std::to_string(u->quota_messages);
+  return "* QUOTA \"\" (" + res + ")";
+}
+
+void ImapSession::cmd_quota(const Command& c) {
+  if (c.name == "SETQUOTA") return tagged(c, "NO [NOPERM] Quotas are set by the administrator");
+  if (c.args.size() != 1 || (c.args[0].kind != Arg::Kind::atom && c.args[0].kind != Arg::Kind::string))
+    return tagged(c, "BAD Syntax: " + c.name + " name");
+  if (c.name == "GETQUOTA") {
+    if (!c.args[0].text.empty()) return tagged(c, "NO [NONEXISTENT] No such quota root");
+    send(quota_line());
+    return tagged(c, "OK GETQUOTA completed");
+  }
+  auto name = mailbox_name(c.args[0]);
+  bool exists = name && worker_store()->read([&](store::Txn& t) { return t.mailbox(user_id_, *name).has_value(); });
+  if (!exists) return tagged(c, "NO [NONEXISTENT] Mailbox doesn't exist");
+  send("* QUOTAROOT " + astring(c.args[0].text) + " \"\"");
+  send(quota_line());
+  tagged(c, "OK GETQUOTAROOT completed");
 }
 
 }  // namespace gannet::imap

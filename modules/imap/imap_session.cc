@@ -49,6 +49,9 @@ const CommandRow command_table[] = {
     {"SUBSCRIBE", kAuthed, &ImapSession::cmd_subscribe},
     {"UNSUBSCRIBE", kAuthed, &ImapSession::cmd_subscribe},
     {"STATUS", kAuthed, &ImapSession::cmd_status},
+    {"GETQUOTA", kAuthed, &ImapSession::cmd_quota},
+    {"GETQUOTAROOT", kAuthed, &ImapSession::cmd_quota},
+    {"SETQUOTA", kAuthed, &ImapSession::cmd_quota},
     {"APPEND", kAuthed, &ImapSession::cmd_append},
     {"IDLE", kAuthed, &ImapSession::cmd_idle},
     {"STORE", 4, &ImapSession::cmd_store},
@@ -131,7 +134,9 @@ bool ImapSession::may_log_in() const { return conn_.is_tls() || *conf_.auth_plai
 
 std::string ImapSession::capabilities() const {
   std::string caps =
-      "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE NAMESPACE UNSELECT UIDPLUS MOVE IDLE CHILDREN SPECIAL-USE CONDSTORE QRESYNC";
+      "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE NAMESPACE UNSELECT UIDPLUS MOVE IDLE CHILDREN SPECIAL-USE "
+      "CREATE-SPECIAL-USE CONDSTORE QRESYNC QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE STATUS=SIZE UTF8=ACCEPT "
+      "APPENDLIMIT=" + std::to_string(*conf_.max_literal);
   if (state_ != State::not_authenticated) return caps;
   if (conn_.can_start_tls()) caps += " STARTTLS";
   if (!may_log_in()) return caps + " LOGINDISABLED";
@@ -377,6 +382,9 @@ void ImapSession::cmd_enable(const Command& c) {
     } else if (a.is("QRESYNC") && !qresync_) {
       qresync_ = condstore_ = true;
       enabled += " QRESYNC";
+    } else if (a.is("UTF8=ACCEPT") && !utf8_) {
+      utf8_ = true;  // mailbox names and strings in UTF-8 (RFC 6855)
+      enabled += " UTF8=ACCEPT";
     }
   }
   send("* ENABLED" + enabled);

@@ -58,6 +58,7 @@ class ImapSession final : public Session {
   void cmd_subscribe(const Command& c);
   void cmd_lsub(const Command& c);
   void cmd_status(const Command& c);
+  void cmd_quota(const Command& c);   // GETQUOTA, GETQUOTAROOT, SETQUOTA
   void cmd_store(const Command& c);   // imap_store.cc
   void cmd_expunge(const Command& c);
   void cmd_copy(const Command& c);
@@ -79,6 +80,7 @@ class ImapSession final : public Session {
   void bad(std::string_view tag, std::string_view text);
   void run(const std::string& wire);
   std::string capabilities() const;
+  std::string quota_line();
   bool may_log_in() const;
   void logged_in(const std::string& tag, const std::string& user);
   void login_failed(const std::string& tag, std::string_view mech, std::string_view name, const char* why = "");

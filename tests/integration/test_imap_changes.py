@@ -251,6 +251,31 @@ class ImapChangesTest(test_imap.ImapBase):
         self.assertEqual(lines[0], "* OK [CLOSED] Previous mailbox closed")
         self.assertFalse([l for l in lines if "VANISHED" in l], "another UIDVALIDITY: nothing to resync")
 
+    def test_special_use_quota_and_utf8_names(self):
+        self.deliver()
+        self.ctl("user", "quota", "alice@example.test", "1m", "100")
+        s, f = self.raw()
+        s.sendall(b"L LOGIN alice@example.test alice-pw\r\n")
+        self.assertIn("CREATE-SPECIAL-USE", self.until_tagged(f, "L")[-1])
+        s.sendall(b"a CREATE Old (USE (\\Archive))\r\nb CREATE Bad (USE (\\Bogus))\r\n")
+        self.assertEqual(self.until_tagged(f, "a")[-1], "a OK CREATE completed")
+        self.assertEqual(self.until_tagged(f, "b")[-1], "b NO [USEATTR] Unknown special use")
+        s.sendall(b'c LIST "" Old\r\n')
+        self.assertEqual(self.until_tagged(f, "c")[0], '* LIST (\\HasNoChildren \\Archive) "/" "Old"')
+        size = len(self.inbox("alice")[0])
+        s.sendall(b"d GETQUOTAROOT INBOX\r\ne GETQUOTA \"\"\r\nf SETQUOTA \"\" (STORAGE 1)\r\n")
+        quota = '* QUOTA "" (STORAGE %d 1024 MESSAGE 1 100)' % ((size + 1023) // 1024)
+        self.assertEqual(self.until_tagged(f, "d"), ['* QUOTAROOT "INBOX" ""', quota, "d OK GETQUOTAROOT completed"])
+        self.assertEqual(self.until_tagged(f, "e"), [quota, "e OK GETQUOTA completed"])
+        self.assertEqual(self.until_tagged(f, "f")[-1], "f NO [NOPERM] Quotas are set by the administrator")
+        # UTF8=ACCEPT: names travel as UTF-8, not modified UTF-7.
+        s.sendall(b"g ENABLE UTF8=ACCEPT\r\n")
+        self.assertEqual(self.until_tagged(f, "g")[0], "* ENABLED UTF8=ACCEPT")
+        name = "Grüße".encode()
+        s.sendall(b"h CREATE {%d+}\r\n%s\r\n" % (len(name), name))
+        self.assertEqual(self.until_tagged(f, "h")[-1], "h OK CREATE completed")
+        self.assertIn("Grüße", self.ctl("mailbox", "list", "alice@example.test"))
+
     def test_status_counts_from_the_store(self):
         self.deliver()
         self.deliver()
