@@ -202,7 +202,7 @@ struct ImapSession::Fetch {
 void ImapSession::fetch(const Command& c, bool by_uid) {
   if ((c.args.size() != 2 && c.args.size() != 3) || c.args[0].kind != Arg::Kind::atom)
     return tagged(c, "BAD Syntax: FETCH sequence-set items [(modifiers)]");
-  auto set = parse_sequence_set(c.args[0].text);
+  auto set = sequence_set(c.args[0].text, by_uid);
   if (!set) return tagged(c, "BAD Invalid sequence set");
   // RFC 7162: (CHANGEDSINCE modseq [VANISHED])
   uint64_t changedsince = 0;

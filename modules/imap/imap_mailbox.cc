@@ -1,8 +1,8 @@
 // Mailboxes as a whole (RFC 3501 6.3, RFC 9051 6.3): CREATE, DELETE,
 // RENAME, SUBSCRIBE, UNSUBSCRIBE, LSUB and STATUS.
 #include "imap_session.h"
-#include "mail/lexer.h"
 #include "imap_view.h"
+#include "mail/lexer.h"
 #include "store/mutf7.h"
 #include "store/store_module.h"
 #include "worker.h"
@@ -147,41 +147,140 @@ void ImapSession::cmd_subscribe(const Command& c) {
   });
 }
 
-// STATUS mailbox (items): counted from the store, never from a session.
+// STATUS's items of one mailbox, "MESSAGES 3 UNSEEN 1"; nullopt for an
+// item we do not know. Counted from the store, never from a session.
+std::optional<std::string> ImapSession::status_items(store::Txn& t, const store::Mailbox& mb,
+                                                     const std::vector<Arg>& items) {
+  std::string out;
+  std::optional<uint32_t> unseen;
+  for (auto& a : items) {
+    std::string v;
+    if (a.is("MESSAGES")) v = std::to_string(mb.messages);
+    else if (a.is("UIDNEXT")) v = std::to_string(mb.uidnext);
+    else if (a.is("UIDVALIDITY")) v = std::to_string(mb.uidvalidity);
+    else if (a.is("RECENT")) v = "0";
+    else if (a.is("SIZE")) v = std::to_string(mb.bytes);
+    else if (a.is("HIGHESTMODSEQ")) v = std::to_string(mb.highestmodseq);
+    else if (a.is("UNSEEN")) {
+      if (!unseen) {
+        unseen = 0;
+        for (auto& m : t.messages(mb.id)) *unseen += !(m.flags & store::FLAG_SEEN);
+      }
+      v = std::to_string(*unseen);
+    } else {
+      return std::nullopt;
+    }
+    out += (out.empty() ? "" : " ") + to_upper(a.text) + " " + v;
+  }
+  return out;
+}
+
 void ImapSession::cmd_status(const Command& c) {
   if (c.args.size() != 2 || c.args[1].kind != Arg::Kind::list || c.args[1].items.empty())
     return tagged(c, "BAD Syntax: STATUS mailbox (items)");
   auto name = mailbox_name(c.args[0]);
   if (!name) return tagged(c, "NO [NONEXISTENT] Mailbox doesn't exist");
-  std::string out;
-  bool ok = worker_store()->read([&](store::Txn& t) {
+  std::optional<std::string> out;
+  bool found = worker_store()->read([&](store::Txn& t) {
     auto mb = t.mailbox(user_id_, *name);
-    if (!mb) return false;
-    uint32_t unseen = 0;
-    for (auto& a : c.args[1].items) {
-      std::string v;
-      if (a.is("MESSAGES")) v = std::to_string(mb->messages);
-      else if (a.is("UIDNEXT")) v = std::to_string(mb->uidnext);
-      else if (a.is("UIDVALIDITY")) v = std::to_string(mb->uidvalidity);
-      else if (a.is("RECENT")) v = "0";
-      else if (a.is("SIZE")) v = std::to_string(mb->bytes);
-      else if (a.is("HIGHESTMODSEQ")) v = std::to_string(mb->highestmodseq);
-      else if (a.is("UNSEEN")) {
-        if (!unseen)
-          for (auto& m : t.messages(mb->id)) unseen += !(m.flags & store::FLAG_SEEN);
-        v = std::to_string(unseen);
-      } else {
-        out.clear();
-        return true;  // refused below
-      }
-      out += (out.empty() ? "" : " ") + to_upper(a.text) + " " + v;
-    }
-    return true;
+    if (mb) out = status_items(t, *mb, c.args[1].items);
+    return mb.has_value();
   });
-  if (!ok) return tagged(c, "NO [NONEXISTENT] Mailbox doesn't exist");
-  if (out.empty()) return tagged(c, "BAD Unknown STATUS item");
-  send("* STATUS " + astring(c.args[0].text) + " (" + out + ")");
+  if (!found) return tagged(c, "NO [NONEXISTENT] Mailbox doesn't exist");
+  if (!out) return tagged(c, "BAD Unknown STATUS item");
+  send("* STATUS " + astring(c.args[0].text) + " (" + *out + ")");
   tagged(c, "OK STATUS completed");
+}
+
+namespace {
+
+// LIST's wildcards (RFC 3501 6.3.8): '*' matches anything, '%' anything
+// but the hierarchy delimiter.
+bool matches(std::string_view name, std::string_view pattern) {
+  if (pattern.empty()) return name.empty();
+  if (pattern[0] == '*' || pattern[0] == '%') {
+    for (size_t i = 0; i <= name.size(); i++) {
+      if (matches(name.substr(i), pattern.substr(1))) return true;
+      if (i < name.size() && pattern[0] == '%' && name[i] == '/') return false;
+    }
+    return false;
+  }
+  return !name.empty() && name[0] == pattern[0] && matches(name.substr(1), pattern.substr(1));
+}
+
+bool is_string(const Arg& a) { return a.kind == Arg::Kind::atom || a.kind == Arg::Kind::string; }
+
+}  // namespace
+
+// LIST [(selection)] reference pattern|(patterns) [RETURN (options)]
+// (RFC 5258 LIST-EXTENDED, RFC 5819 LIST-STATUS); LSUB is LIST (SUBSCRIBED).
+void ImapSession::list(const Command& c, bool lsub) {
+  const auto& a = c.args;
+  size_t i = 0;
+  bool subscribed_only = lsub, special_only = false, say_subscribed = false;
+  const std::vector<Arg>* status = nullptr;
+  if (!lsub && i < a.size() && a[i].kind == Arg::Kind::list) {
+    for (auto& o : a[i].items) {
+      if (o.is("SUBSCRIBED")) subscribed_only = say_subscribed = true;
+      else if (o.is("SPECIAL-USE")) special_only = true;
+      else if (!o.is("REMOTE") && !o.is("RECURSIVEMATCH")) return tagged(c, "BAD Unknown LIST selection option");
+    }
+    i++;
+  }
+  if (a.size() < i + 2 || !is_string(a[i]) || (!is_string(a[i + 1]) && a[i + 1].kind != Arg::Kind::list))
+    return tagged(c, "BAD Syntax: " + c.name + " reference pattern");
+  std::string reference = a[i].text;
+  std::vector<std::string> patterns;
+  if (a[i + 1].kind == Arg::Kind::list) {
+    for (auto& p : a[i + 1].items) patterns.push_back(p.text);
+  } else {
+    patterns.push_back(a[i + 1].text);
+  }
+  i += 2;
+  if (!lsub && i < a.size()) {
+    if (!a[i].is("RETURN") || i + 1 >= a.size() || a[i + 1].kind != Arg::Kind::list)
+      return tagged(c, "BAD Syntax: LIST ... RETURN (options)");
+    const auto& opts = a[i + 1].items;
+    for (size_t k = 0; k < opts.size(); k++) {
+      if (opts[k].is("SUBSCRIBED")) say_subscribed = true;
+      else if (opts[k].is("STATUS") && k + 1 < opts.size() && opts[k + 1].kind == Arg::Kind::list) status = &opts[++k].items;
+      else if (!opts[k].is("CHILDREN") && !opts[k].is("SPECIAL-USE")) return tagged(c, "BAD Unknown LIST return option");
+    }
+    i += 2;
+  }
+  if (i != a.size()) return tagged(c, "BAD Syntax: " + c.name + " reference pattern");
+  if (patterns.size() == 1 && patterns[0].empty()) {  // the hierarchy delimiter and root (RFC 3501 6.3.8)
+    send("* " + c.name + " (\\Noselect) \"/\" \"\"");
+    return tagged(c, "OK " + c.name + " completed");
+  }
+  std::string bad_status;
+  worker_store()->read([&](store::Txn& t) {
+    auto boxes = t.mailboxes(user_id_);
+    for (auto& mb : boxes) {
+      std::string wire = utf8_ ? mb.name : store::mutf7_encode(mb.name).value_or(mb.name);
+      bool hit = std::any_of(patterns.begin(), patterns.end(), [&](const std::string& p) {
+        std::string full = reference + p;
+        return matches(wire, full) || (mail::iequals(full, "INBOX") && mb.name == "INBOX");
+      });
+      if (!hit || (subscribed_only && !mb.subscribed) || (special_only && mb.special == store::SpecialUse::none))
+        continue;
+      std::string attrs = "\\HasNoChildren";
+      for (auto& other : boxes)
+        if (other.name.size() > mb.name.size() && other.name.starts_with(mb.name + "/")) attrs = "\\HasChildren";
+      if (say_subscribed && mb.subscribed) attrs += " \\Subscribed";
+      if (const char* special = store::special_use_name(mb.special); *special) attrs += std::string(" ") + special;
+      send("* " + c.name + " (" + attrs + ") \"/\" " + astring(wire));
+      if (!status) continue;
+      auto items = status_items(t, mb, *status);
+      if (!items) {
+        bad_status = "BAD Unknown STATUS item";
+        return 0;
+      }
+      send("* STATUS " + astring(wire) + " (" + *items + ")");
+    }
+    return 0;
+  });
+  tagged(c, bad_status.empty() ? "OK " + c.name + " completed" : bad_status);
 }
 
 // QUOTA (RFC 9208): one root, "", per user, with the store's limits on

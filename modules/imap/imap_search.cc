@@ -201,6 +201,10 @@ class Parser {
       }
       return std::nullopt;
     }
+    if (a.text == "$") {
+      k.kind = SearchKey::saved;
+      return std::nullopt;
+    }
     if (auto set = parse_sequence_set(a.text)) {
       k.kind = SearchKey::seq;
       k.set = std::move(*set);
@@ -302,6 +306,7 @@ bool matches(const SearchKey& k, SearchMessage& m) {
       return k.kind == SearchKey::sent_before ? *d < k.day : k.kind == SearchKey::sent_on ? *d == k.day : *d >= k.day;
     }
     case SearchKey::modseq: return r.modseq >= k.number;
+    case SearchKey::saved: return m.saved && std::binary_search(m.saved->begin(), m.saved->end(), r.uid);
     case SearchKey::larger: return r.size > k.number;
     case SearchKey::smaller: return r.size < k.number;
     case SearchKey::uid: return in_set(k.set, r.uid, m.last_uid);

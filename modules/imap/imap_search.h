@@ -20,6 +20,7 @@ struct SearchKey {
   enum Kind {
     all, flag_set, flag_clear, keyword, unkeyword, header, body, text,
     before, on, since, sent_before, sent_on, sent_since, larger, smaller, uid, seq, not_, or_, and_, modseq,
+    saved,  // "$": the result a SEARCH saved (RFC 5182)
   } kind = and_;
   uint32_t flag = 0;             // a store::FLAG_* bit
   std::string field;             // HEADER's field name, lower-case
@@ -48,6 +49,7 @@ struct SearchMessage {
   std::function<const mail::ParsedMessage&()> parsed;
   // Decoded text, made once per message for every key that needs it.
   std::optional<std::string> body_text;
+  const std::vector<uint32_t>* saved = nullptr;  // UIDs, ascending, for "$"
 };
 
 bool matches(const SearchKey& key, SearchMessage& m);

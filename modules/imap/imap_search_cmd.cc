@@ -14,6 +14,7 @@ namespace gannet::imap {
 namespace {
 
 constexpr size_t kPerTransaction = 500;
+enum : unsigned { kMin = 1, kMax = 2, kAll = 4, kCount = 8, kSave = 16 };  // ESEARCH's RETURN
 
 struct SearchJob {
   uv_work_t req;
@@ -21,7 +22,9 @@ struct SearchJob {
   uint32_t mailbox = 0;
   std::vector<uint32_t> uids;  // the view's, at the time of the command
   bool by_uid = false;
+  std::vector<uint32_t> saved;  // "$" as it was when the command came
   std::vector<uint32_t> found;
+  std::vector<uint32_t> found_uids;  // for SAVE
   uint64_t highest = 0;  // of the matches' MODSEQs
   std::function<void(SearchJob&)> done;
 };
@@ -36,7 +39,7 @@ void run_search(SearchJob& j) {
         if (!m) continue;  // expunged meanwhile
         std::optional<std::string_view> raw;
         std::optional<mail::ParsedMessage> parsed;
-        SearchMessage sm{*m, static_cast<uint32_t>(i + 1), last_seq, last_uid, {}, {}, {}};
+        SearchMessage sm{*m, static_cast<uint32_t>(i + 1), last_seq, last_uid, {}, {}, {}, &j.saved};
         if (body) {
           sm.raw = [&]() -> std::string_view {
             if (!raw) raw = t.body(m->body_id).value_or(std::string_view());
@@ -53,6 +56,7 @@ void run_search(SearchJob& j) {
         }
         if (!matches(j.key, sm)) continue;
         j.found.push_back(j.by_uid ? m->uid : static_cast<uint32_t>(i + 1));
+        j.found_uids.push_back(m->uid);
         j.highest = std::max(j.highest, m->modseq);
       }
       return 0;
@@ -60,12 +64,49 @@ void run_search(SearchJob& j) {
   }
 }
 
+// The ESEARCH answer (RFC 4731): only what RETURN asked for.
+std::string esearch(const std::string& tag, bool by_uid, const std::vector<uint32_t>& found, unsigned want,
+                    uint64_t highest, bool modseq) {
+  std::string out = "* ESEARCH (TAG " + astring(tag) + ")" + (by_uid ? " UID" : "");
+  if (!found.empty()) {
+    if (want & kMin) out += " MIN " + std::to_string(found.front());
+    if (want & kMax) out += " MAX " + std::to_string(found.back());
+    if (want & kAll) out += " ALL " + set_text(found);
+  }
+  if (want & kCount) out += " COUNT " + std::to_string(found.size());
+  if (modseq && !found.empty()) out += " MODSEQ " + std::to_string(highest);
+  return out;
+}
+
 }  // namespace
 
+// SEARCH [RETURN (MIN MAX ALL COUNT SAVE)] [CHARSET name] keys
 void ImapSession::cmd_search(const Command& c) {
   auto* job = new SearchJob;
   job->by_uid = c.name == "UID SEARCH";
-  if (auto err = parse_search(c.args, 0, job->key)) {
+  size_t first = 0;
+  unsigned want = 0;  // RETURN's options; none: the old SEARCH answer
+  bool extended = rev2_;
+  if (!c.args.empty() && c.args[0].is("RETURN")) {
+    if (c.args.size() < 2 || c.args[1].kind != Arg::Kind::list) {
+      delete job;
+      return tagged(c, "BAD Syntax: SEARCH RETURN (options) keys");
+    }
+    static const std::pair<std::string_view, unsigned> options[] = {
+        {"MIN", kMin}, {"MAX", kMax}, {"ALL", kAll}, {"COUNT", kCount}, {"SAVE", kSave}};
+    for (auto& o : c.args[1].items) {
+      auto it = std::find_if(std::begin(options), std::end(options), [&](auto& p) { return o.is(p.first); });
+      if (it == std::end(options)) {
+        delete job;
+        return tagged(c, "BAD Unknown RETURN option");
+      }
+      want |= it->second;
+    }
+    extended = true;
+    first = 2;
+  }
+  if (extended && want == 0) want = kAll;  // RETURN (), or rev2's plain SEARCH
+  if (auto err = parse_search(c.args, first, job->key)) {
     delete job;
     if (*err == "charset") return tagged(c, "NO [BADCHARSET (UTF-8 US-ASCII)] Unsupported charset");
     return tagged(c, "BAD " + *err);
@@ -73,14 +114,22 @@ void ImapSession::cmd_search(const Command& c) {
   if (job->key.uses_modseq()) condstore_ = true;
   job->mailbox = view_->mailbox_id;
   job->uids = view_->uids;
+  job->saved = saved_;
   job->req.data = job;
   std::string tag = c.tag, name = c.name;
-  job->done = [this, alive = alive_, tag, name](SearchJob& j) {
+  job->done = [this, alive = alive_, tag, name, want, extended](SearchJob& j) {
     if (!*alive) return;
-    std::string out = "* SEARCH";
-    for (uint32_t n : j.found) out += " " + std::to_string(n);
-    if (j.key.uses_modseq() && !j.found.empty()) out += " (MODSEQ " + std::to_string(j.highest) + ")";
-    send(out);
+    bool modseq = j.key.uses_modseq();
+    if (want & kSave) saved_ = j.found_uids;  // RFC 5182: "$" from now on
+    if (extended) {
+      // SAVE alone says nothing of the result (RFC 5182 2.1).
+      if (want != kSave) send(esearch(tag, j.by_uid, j.found, want, j.highest, modseq));
+    } else {
+      std::string out = "* SEARCH";
+      for (uint32_t n : j.found) out += " " + std::to_string(n);
+      if (modseq && !j.found.empty()) out += " (MODSEQ " + std::to_string(j.highest) + ")";
+      send(out);
+    }
     tagged(tag, name == "UID SEARCH" ? name : "SEARCH", "OK " + name + " completed");
     ready();
   };
@@ -91,6 +140,24 @@ void ImapSession::cmd_search(const Command& c) {
         std::unique_ptr<SearchJob> j(static_cast<SearchJob*>(r->data));
         j->done(*j);
       });
+}
+
+// A sequence set as a command gives it: "$" is the saved search result.
+std::optional<std::vector<Range>> ImapSession::sequence_set(const std::string& text, bool by_uid) const {
+  if (text != "$") return parse_sequence_set(text);
+  std::vector<Range> out;
+  for (uint32_t uid : saved_) {
+    if (by_uid) {
+      out.push_back({uid, uid});
+      continue;
+    }
+    auto it = std::lower_bound(view_->uids.begin(), view_->uids.end(), uid);
+    if (it != view_->uids.end() && *it == uid) {
+      uint32_t seq = static_cast<uint32_t>(it - view_->uids.begin() + 1);
+      out.push_back({seq, seq});
+    }
+  }
+  return out;
 }
 
 }  // namespace gannet::imap

@@ -73,20 +73,6 @@ const CommandRow command_table[] = {
 
 bool is_string(const Arg& a) { return a.kind == Arg::Kind::atom || a.kind == Arg::Kind::string; }
 
-// LIST's wildcards (RFC 3501 6.3.8): '*' matches anything, '%' anything
-// but the hierarchy delimiter.
-bool matches(std::string_view name, std::string_view pattern) {
-  if (pattern.empty()) return name.empty();
-  if (pattern[0] == '*' || pattern[0] == '%') {
-    for (size_t i = 0; i <= name.size(); i++) {
-      if (matches(name.substr(i), pattern.substr(1))) return true;
-      if (i < name.size() && pattern[0] == '%' && name[i] == '/') return false;
-    }
-    return false;
-  }
-  return !name.empty() && name[0] == pattern[0] && matches(name.substr(1), pattern.substr(1));
-}
-
 }  // namespace
 
 std::unique_ptr<Session> make_session(Connection& c) { return std::make_unique<ImapSession>(c); }
@@ -136,6 +122,7 @@ std::string ImapSession::capabilities() const {
   std::string caps =
       "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE NAMESPACE UNSELECT UIDPLUS MOVE IDLE CHILDREN SPECIAL-USE "
       "CREATE-SPECIAL-USE CONDSTORE QRESYNC QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE STATUS=SIZE UTF8=ACCEPT "
+      "ESEARCH SEARCHRES LIST-EXTENDED LIST-STATUS "
       "APPENDLIMIT=" + std::to_string(*conf_.max_literal);
   if (state_ != State::not_authenticated) return caps;
   if (conn_.can_start_tls()) caps += " STARTTLS";
@@ -408,29 +395,6 @@ std::optional<std::string> ImapSession::mailbox_name(const Arg& a) const {
 
 void ImapSession::cmd_list(const Command& c) { list(c, false); }
 void ImapSession::cmd_lsub(const Command& c) { list(c, true); }
-
-void ImapSession::list(const Command& c, bool subscribed_only) {
-  if (c.args.size() != 2 || !is_string(c.args[0]) || !is_string(c.args[1]))
-    return tagged(c, "BAD Syntax: " + c.name + " reference pattern");
-  const std::string& pattern = c.args[1].text;
-  if (pattern.empty()) {  // the hierarchy delimiter and root (RFC 3501 6.3.8)
-    send("* " + c.name + " (\\Noselect) \"/\" \"\"");
-    return tagged(c, "OK " + c.name + " completed");
-  }
-  std::string full = c.args[0].text + pattern;
-  auto boxes = worker_store()->read([&](store::Txn& t) { return t.mailboxes(user_id_); });
-  for (auto& mb : boxes) {
-    std::string wire = utf8_ ? mb.name : store::mutf7_encode(mb.name).value_or(mb.name);
-    if (!matches(wire, full) && !(iequals(full, "INBOX") && mb.name == "INBOX")) continue;
-    if (subscribed_only && !mb.subscribed) continue;
-    std::string attrs = "\\HasNoChildren";
-    for (auto& other : boxes)
-      if (other.name.size() > mb.name.size() && other.name.starts_with(mb.name + "/")) attrs = "\\HasChildren";
-    if (const char* special = store::special_use_name(mb.special); *special) attrs += std::string(" ") + special;
-    send("* " + c.name + " (" + attrs + ") \"/\" " + astring(wire));
-  }
-  tagged(c, "OK " + c.name + " completed");
-}
 
 void ImapSession::cmd_select(const Command& c) {
   bool examine = c.name == "EXAMINE";

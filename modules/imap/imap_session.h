@@ -81,6 +81,7 @@ class ImapSession final : public Session {
   void run(const std::string& wire);
   std::string capabilities() const;
   std::string quota_line();
+  static std::optional<std::string> status_items(store::Txn& t, const store::Mailbox& mb, const std::vector<Arg>& items);
   bool may_log_in() const;
   void logged_in(const std::string& tag, const std::string& user);
   void login_failed(const std::string& tag, std::string_view mech, std::string_view name, const char* why = "");
@@ -98,6 +99,7 @@ class ImapSession final : public Session {
   // The messages a sequence set names, as (sequence number, UID); nullopt
   // for a sequence number past the last.
   std::optional<std::vector<std::pair<uint32_t, uint32_t>>> targets(const std::vector<Range>& set, bool by_uid) const;
+  std::optional<std::vector<Range>> sequence_set(const std::string& text, bool by_uid) const;  // with "$"
   void idle_done(std::string_view line);
   // CONDSTORE and QRESYNC (imap_condstore.cc).
   struct Resync {
@@ -131,6 +133,7 @@ class ImapSession final : public Session {
   uint32_t user_id_ = 0;
   std::string user_;
   std::unique_ptr<View> view_;
+  std::vector<uint32_t> saved_;  // SEARCH RETURN (SAVE)'s UIDs, for "$"
   std::unique_ptr<Fetch, FetchDeleter> fetch_;  // a FETCH whose answers are being written
   std::vector<std::shared_ptr<mail::MessageBuffer>> appends_;  // the APPEND being read
   uint64_t literal_left_ = 0;  // of a message literal now streaming

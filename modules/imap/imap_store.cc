@@ -29,7 +29,7 @@ void ImapSession::cmd_store(const Command& c) {
   if (args.size() != 3 || args[0].kind != Arg::Kind::atom || args[1].kind != Arg::Kind::atom)
     return tagged(c, "BAD Syntax: STORE set [(UNCHANGEDSINCE n)] (+|-)FLAGS[.SILENT] (flags)");
   if (view_->read_only) return tagged(c, "NO [READ-ONLY] Mailbox is read-only");
-  auto set = parse_sequence_set(args[0].text);
+  auto set = sequence_set(args[0].text, by_uid);
   if (!set) return tagged(c, "BAD Invalid sequence set");
   std::string op = to_upper(args[1].text);
   int mode = op.starts_with('+') ? 1 : op.starts_with('-') ? -1 : 0;
@@ -112,7 +112,7 @@ void ImapSession::cmd_expunge(const Command& c) {
   if (view_->read_only) return tagged(c, "NO [READ-ONLY] Mailbox is read-only");
   std::vector<uint32_t> uids = view_->uids;
   if (by_uid) {
-    auto set = parse_sequence_set(c.args[0].text);
+    auto set = sequence_set(c.args[0].text, true);
     if (!set) return tagged(c, "BAD Invalid sequence set");
     auto found = targets(*set, true);
     uids.clear();
@@ -136,7 +136,7 @@ void ImapSession::cmd_copy(const Command& c) {
   if (c.args.size() != 2 || c.args[0].kind != Arg::Kind::atom)
     return tagged(c, "BAD Syntax: " + c.name + " set mailbox");
   if (move && view_->read_only) return tagged(c, "NO [READ-ONLY] Mailbox is read-only");
-  auto set = parse_sequence_set(c.args[0].text);
+  auto set = sequence_set(c.args[0].text, by_uid);
   if (!set) return tagged(c, "BAD Invalid sequence set");
   auto name = mailbox_name(c.args[1]);
   auto found = targets(*set, by_uid);

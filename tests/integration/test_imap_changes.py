@@ -276,6 +276,39 @@ class ImapChangesTest(test_imap.ImapBase):
         self.assertEqual(self.until_tagged(f, "h")[-1], "h OK CREATE completed")
         self.assertIn("Grüße", self.ctl("mailbox", "list", "alice@example.test"))
 
+    def test_esearch_searchres_and_list_status(self):
+        for _ in range(5):
+            self.deliver()
+        s, f = self.raw()
+        s.sendall(b"L LOGIN alice@example.test alice-pw\r\ns SELECT INBOX\r\n")
+        self.until_tagged(f, "L")
+        self.until_tagged(f, "s")
+        s.sendall(b"a STORE 2,4:5 +FLAGS (\\Seen)\r\n")
+        self.until_tagged(f, "a")
+        s.sendall(b"b SEARCH RETURN (MIN MAX COUNT ALL) SEEN\r\n")
+        self.assertEqual(self.until_tagged(f, "b")[0], '* ESEARCH (TAG "b") MIN 2 MAX 5 ALL 2,4:5 COUNT 3')
+        s.sendall(b"c UID SEARCH RETURN () UNSEEN\r\n")
+        self.assertEqual(self.until_tagged(f, "c")[0], '* ESEARCH (TAG "c") UID ALL 1,3')
+        s.sendall(b"d SEARCH RETURN (COUNT) DELETED\r\n")
+        self.assertEqual(self.until_tagged(f, "d")[0], '* ESEARCH (TAG "d") COUNT 0')
+        # SEARCHRES: SAVE, then "$" stands for the result.
+        s.sendall(b"e SEARCH RETURN (SAVE) SEEN\r\nf FETCH $ (UID)\r\ng SEARCH $ NOT 2\r\n")
+        self.assertEqual(self.until_tagged(f, "e"), ["e OK SEARCH completed"])
+        self.assertEqual(self.until_tagged(f, "f"),
+                         ["* 2 FETCH (UID 2)", "* 4 FETCH (UID 4)", "* 5 FETCH (UID 5)", "f OK FETCH completed"])
+        self.assertEqual(self.until_tagged(f, "g")[0], "* SEARCH 4 5")
+        # LIST-EXTENDED and LIST-STATUS.
+        s.sendall(b'h UNSUBSCRIBE Junk\r\ni LIST (SUBSCRIBED) "" "*" RETURN (STATUS (MESSAGES UNSEEN))\r\n')
+        self.until_tagged(f, "h")
+        lines = self.until_tagged(f, "i")
+        self.assertIn('* LIST (\\HasNoChildren \\Subscribed) "/" "INBOX"', lines)
+        self.assertIn('* STATUS "INBOX" (MESSAGES 5 UNSEEN 2)', lines)
+        self.assertFalse([l for l in lines if "Junk" in l])
+        s.sendall(b'j LIST (SPECIAL-USE) "" ("S*" "T*")\r\n')
+        self.assertEqual(self.until_tagged(f, "j"), ['* LIST (\\HasNoChildren \\Sent) "/" "Sent"',
+                                                     '* LIST (\\HasNoChildren \\Trash) "/" "Trash"',
+                                                     "j OK LIST completed"])
+
     def test_status_counts_from_the_store(self):
         self.deliver()
         self.deliver()
