@@ -2,11 +2,13 @@
 // for, each message's answer from the store's index and its cached parse.
 #include <ctime>
 #include <deque>
+#include <tuple>
 
 #include "imap_flags.h"
 #include "imap_session.h"
 #include "imap_structure.h"
 #include "imap_view.h"
+#include "mail/decode.h"
 #include "mail/message_parser.h"
 #include "store/store_module.h"
 #include "worker.h"
@@ -16,7 +18,9 @@ namespace gannet::imap {
 namespace {
 
 struct Item {
-  enum Kind { flags, uid, size, internaldate, envelope, body, bodystructure, body_section, modseq } kind = flags;
+  enum Kind {
+    flags, uid, size, internaldate, envelope, body, bodystructure, body_section, modseq, binary, binary_size,
+  } kind = flags;
   std::string name;  // as the response names it: "BODY[HEADER]<0>"
   Section section;
   bool peek = false;
@@ -85,6 +89,29 @@ bool parse_item(const Arg& a, std::vector<Item>& out) {
   if (u == "FULL") return macro(full);
   Item it = Item::of(Item::body_section, "");
   std::string_view rest = a.text;
+  // BINARY[part], BINARY.PEEK[part], BINARY.SIZE[part] (RFC 3516): a part
+  // number or nothing, no HEADER or TEXT.
+  for (auto [prefix, kind, peek] : {std::tuple{"BINARY.PEEK[", Item::binary, true},
+                                    std::tuple{"BINARY.SIZE[", Item::binary_size, true},
+                                    std::tuple{"BINARY[", Item::binary, false}}) {
+    if (!u.starts_with(prefix)) continue;
+    std::string_view name(prefix);
+    name.remove_suffix(1);
+    rest.remove_prefix(name.size());
+    auto close = rest.find(']');
+    if (close == std::string_view::npos) return false;
+    auto section = parse_section(rest.substr(1, close - 1));
+    if (!section || section->kind != Section::all) return false;
+    if (!parse_partial(rest.substr(close + 1), it) || (kind == Item::binary_size && it.partial)) return false;
+    it.kind = kind;
+    it.peek = peek;
+    it.section = std::move(*section);
+    // The answer is BINARY[...] for a PEEK too, as with BODY.
+    it.name = std::string(kind == Item::binary_size ? "BINARY.SIZE[" : "BINARY[") + it.section.part + "]";
+    if (it.partial) it.name += "<" + std::to_string(it.offset) + ">";
+    out.push_back(std::move(it));
+    return true;
+  }
   if (u.starts_with("BODY.PEEK[")) {
     it.peek = true;
     rest.remove_prefix(9);
@@ -131,6 +158,32 @@ class MessageData {
  public:
   MessageData(store::Txn& t, const store::Message& m) : t_(t), m_(m) {}
 
+  // The part with its Content-Transfer-Encoding undone; the whole message,
+  // or a part that is not a leaf, as it is. Sent as a literal8 if it holds
+  // a NUL (RFC 3516 4.2).
+  void binary(const Item& it, std::string& text) {
+    std::string data;
+    if (it.section.part.empty()) {
+      data = whole();
+    } else {
+      uint32_t i = mail::find_section(parsed(), it.section.part);
+      if (i == mail::Part::none) {
+        text += it.kind == Item::binary_size ? "0" : "\"\"";
+        return;
+      }
+      const mail::Part& p = parsed().parts[i];
+      std::string_view raw = whole().substr(std::min<uint64_t>(p.body_start, whole().size()), p.size());
+      bool leaf = !p.multipart() && !p.message();
+      data = leaf ? mail::decode_transfer(raw, p.encoding) : std::string(raw);
+    }
+    if (it.kind == Item::binary_size) {
+      text += std::to_string(data.size());
+      return;
+    }
+    if (it.partial) data = it.offset >= data.size() ? std::string() : data.substr(it.offset, it.length);
+    text += (data.find('\0') != std::string::npos ? "~{" : "{") + std::to_string(data.size()) + "}\r\n" + data;
+  }
+
   void item(const Item& it, std::vector<Segment>& out) {
     std::string& text = out.back().text;
     switch (it.kind) {
@@ -142,6 +195,8 @@ class MessageData {
       case Item::body: text += body_structure(parsed(), 0, false); return;
       case Item::bodystructure: text += body_structure(parsed(), 0, true); return;
       case Item::modseq: text += "(" + std::to_string(m_.modseq) + ")"; return;
+      case Item::binary:
+      case Item::binary_size: return binary(it, text);
       case Item::body_section: break;
     }
     // A section the message does not have is empty (RFC 9051 6.4.5).
@@ -240,7 +295,7 @@ void ImapSession::fetch(const Command& c, bool by_uid) {
   if (by_uid && std::none_of(items.begin(), items.end(), [](auto& i) { return i.kind == Item::uid; }))
     items.insert(items.begin(), Item::of(Item::uid, "UID"));
   bool sets_seen = !view_->read_only && std::any_of(items.begin(), items.end(), [](auto& i) {
-    return i.kind == Item::body_section && !i.peek;
+    return (i.kind == Item::body_section || i.kind == Item::binary) && !i.peek;
   });
   if (sets_seen && std::none_of(items.begin(), items.end(), [](auto& i) { return i.kind == Item::flags; }))
     items.push_back(Item::of(Item::flags, "FLAGS"));

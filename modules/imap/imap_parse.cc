@@ -48,6 +48,10 @@ class Reader {
     if (c == '(') return list(a, depth);
     if (c == '"') return quoted(a);
     if (c == '{') return literal(a);
+    if (c == '~' && pos_ + 1 < in_.size() && in_[pos_ + 1] == '{') {  // literal8 (RFC 3516)
+      pos_++;
+      return literal(a);
+    }
     return atom(a);
   }
 

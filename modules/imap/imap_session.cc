@@ -120,9 +120,9 @@ bool ImapSession::may_log_in() const { return conn_.is_tls() || *conf_.auth_plai
 
 std::string ImapSession::capabilities() const {
   std::string caps =
-      "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE NAMESPACE UNSELECT UIDPLUS MOVE IDLE CHILDREN SPECIAL-USE "
+      "IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE NAMESPACE UNSELECT UIDPLUS MOVE IDLE CHILDREN SPECIAL-USE "
       "CREATE-SPECIAL-USE CONDSTORE QRESYNC QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE STATUS=SIZE UTF8=ACCEPT "
-      "ESEARCH SEARCHRES LIST-EXTENDED LIST-STATUS "
+      "ESEARCH SEARCHRES LIST-EXTENDED LIST-STATUS BINARY "
       "APPENDLIMIT=" + std::to_string(*conf_.max_literal);
   if (state_ != State::not_authenticated) return caps;
   if (conn_.can_start_tls()) caps += " STARTTLS";
@@ -369,6 +369,9 @@ void ImapSession::cmd_enable(const Command& c) {
     } else if (a.is("QRESYNC") && !qresync_) {
       qresync_ = condstore_ = true;
       enabled += " QRESYNC";
+    } else if (a.is("IMAP4REV2") && !rev2_) {
+      rev2_ = utf8_ = true;  // RFC 9051: ESEARCH answers, no RECENT, UTF-8 mailbox names
+      enabled += " IMAP4rev2";
     } else if (a.is("UTF8=ACCEPT") && !utf8_) {
       utf8_ = true;  // mailbox names and strings in UTF-8 (RFC 6855)
       enabled += " UTF8=ACCEPT";
@@ -425,7 +428,8 @@ void ImapSession::cmd_select(const Command& c) {
   send(examine ? "* OK [PERMANENTFLAGS ()] Read-only mailbox"
                : "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] Flags permitted");
   send("* " + std::to_string(view_->uids.size()) + " EXISTS");
-  send("* 0 RECENT");
+  if (rev2_) send("* LIST () \"/\" " + astring(utf8_ ? view_->name : store::mutf7_encode(view_->name).value_or(view_->name)));
+  else send("* 0 RECENT");
   send("* OK [HIGHESTMODSEQ " + std::to_string(view_->modseq) + "] Highest");
   if (view_->first_unseen) send("* OK [UNSEEN " + std::to_string(view_->first_unseen) + "] First unseen");
   send("* OK [UIDVALIDITY " + std::to_string(view_->uidvalidity) + "] UIDs valid");

@@ -309,6 +309,38 @@ class ImapChangesTest(test_imap.ImapBase):
                                                      '* LIST (\\HasNoChildren \\Trash) "/" "Trash"',
                                                      "j OK LIST completed"])
 
+    def test_binary_and_imap4rev2(self):
+        import base64
+        payload = bytes(range(256)) * 4  # NULs and every other octet
+        msg = (b"From: a@example.net\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=x\r\n\r\n"
+               b"--x\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+               b"caf=C3=A9=\r\n au lait\r\n--x\r\nContent-Type: application/octet-stream\r\n"
+               b"Content-Transfer-Encoding: base64\r\n\r\n" + base64.encodebytes(payload).replace(b"\n", b"\r\n") +
+               b"--x--\r\n")
+        self.deliver(msg)
+        s, f = self.raw()
+        s.sendall(b"L LOGIN alice@example.test alice-pw\r\nE ENABLE IMAP4rev2\r\ns SELECT INBOX\r\n")
+        self.until_tagged(f, "L")
+        self.assertEqual(self.until_tagged(f, "E")[0], "* ENABLED IMAP4rev2")
+        lines = self.until_tagged(f, "s")
+        self.assertIn('* LIST () "/" "INBOX"', lines)
+        self.assertFalse([l for l in lines if "RECENT" in l])
+        s.sendall(b"a FETCH 1 (BINARY.SIZE[2] BINARY.PEEK[1])\r\n")
+        self.assertEqual(f.readline(), b"* 1 FETCH (BINARY.SIZE[2] %d BINARY[1] {13}\r\n" % len(payload))
+        self.assertEqual(f.read(13), "café au lait".encode())
+        self.assertEqual(f.readline(), b")\r\n")
+        self.until_tagged(f, "a")
+        s.sendall(b"b FETCH 1 (BINARY.PEEK[2]<0.300>)\r\n")
+        self.assertEqual(f.readline(), b"* 1 FETCH (BINARY[2]<0> ~{300}\r\n")
+        self.assertEqual(f.read(300), payload[:300])
+        self.assertEqual(f.readline(), b")\r\n")
+        self.until_tagged(f, "b")
+        s.sendall(b"c SEARCH ALL\r\n")
+        self.assertEqual(self.until_tagged(f, "c")[0], '* ESEARCH (TAG "c") ALL 1')
+        s.sendall(b"d APPEND INBOX ~{5+}\r\na\x00b\r\n\r\n")
+        self.assertIn("d OK [APPENDUID", self.until_tagged(f, "d")[-1])
+        self.assertEqual(self.inbox("alice")[-1], b"a\x00b\r\n")
+
     def test_status_counts_from_the_store(self):
         self.deliver()
         self.deliver()
