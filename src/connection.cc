@@ -57,9 +57,9 @@ void Connection::start(int fd) {
 
 void Connection::on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
   auto* c = static_cast<Connection*>(h->data);
-  Buffer& b = c->ssl_ ? c->raw_ : c->in_;
+  Buffer& b = c->ssl_ || c->z_ ? c->raw_ : c->in_;
   if (!b.data) {
-    size_t want = c->ssl_ ? 0 : c->srv_.protocol->max_line + 2;
+    size_t want = c->ssl_ || c->z_ ? 0 : c->srv_.protocol->max_line + 2;
     b = c->worker_.buffers().take(want);
   }
   b.compact();
@@ -80,7 +80,7 @@ void Connection::on_read(uv_stream_t* s, ssize_t n, const uv_buf_t*) {
 
 void Connection::received(ssize_t n) {
   bytes_in_ += n;
-  (ssl_ ? raw_ : in_).end += n;
+  (ssl_ || z_ ? raw_ : in_).end += n;
   process_input();
   arm_timer();
 }
@@ -117,13 +117,14 @@ void Connection::tls_input() {
       session_->on_start();
     }
   }
+  Buffer& plain = z_ ? zraw_ : in_;  // compressed, it is inflated next
   while (!closing_) {
-    if (!in_.data) in_ = worker_.buffers().take(srv_.protocol->max_line + 2);
-    in_.compact();
-    if (in_.space_left() == 0) return;
-    int r = SSL_read(ssl_, in_.space(), static_cast<int>(std::min<size_t>(in_.space_left(), INT32_MAX)));
+    if (!plain.data) plain = worker_.buffers().take(z_ ? 0 : srv_.protocol->max_line + 2);
+    plain.compact();
+    if (plain.space_left() == 0) return;
+    int r = SSL_read(ssl_, plain.space(), static_cast<int>(std::min<size_t>(plain.space_left(), INT32_MAX)));
     if (r > 0) {
-      in_.end += r;
+      plain.end += r;
       continue;
     }
     int err = SSL_get_error(ssl_, r);
@@ -134,11 +135,27 @@ void Connection::tls_input() {
   }
 }
 
+// Inflates what came compressed into in_ while in_ has room.
+void Connection::inflate_input() {
+  Buffer& src = ssl_ ? zraw_ : raw_;
+  while (!closing_ && !src.empty()) {
+    if (!in_.data) in_ = worker_.buffers().take(srv_.protocol->max_line + 2);
+    in_.compact();
+    if (in_.space_left() == 0) return;
+    size_t used = 0, made = 0;
+    if (!z_->inflate(src.content(), in_.space(), in_.space_left(), used, made)) return abort("compression error");
+    src.consume(used);
+    in_.end += made;
+    if (used == 0 && made == 0) return;
+  }
+}
+
 void Connection::process_input() {
   if (processing_) return;  // a session callback re-entered: the loop below goes on
   processing_ = true;
   for (;;) {
     if (ssl_ && !closing_) tls_input();
+    if (z_ && !closing_) inflate_input();
     if (closing_ || paused_ || in_.empty()) break;
     size_t before = in_.end - in_.start;
     while (!closing_ && !paused_ && !in_.empty()) {
@@ -158,8 +175,8 @@ void Connection::process_input() {
       else if (r == LineReader::Result::too_long) session_->on_line_too_long(line);
       else break;
     }
-    // Stop unless TLS may have more plaintext now that in_ has room.
-    if (!ssl_ || (in_.end - in_.start) == before) break;
+    // Stop unless TLS or inflating may have more now that in_ has room.
+    if ((!ssl_ && !z_) || (in_.end - in_.start) == before) break;
   }
   processing_ = false;
   release_idle_buffers();
@@ -181,6 +198,7 @@ void Connection::peer_finished() {
 void Connection::release_idle_buffers() {
   if (in_.empty() && in_.data) worker_.buffers().give(in_);
   if (raw_.empty() && raw_.data) worker_.buffers().give(raw_);
+  if (zraw_.empty() && zraw_.data) worker_.buffers().give(zraw_);
 }
 
 void Connection::read_bytes(uint64_t n) { bytes_left_ = n; }
@@ -233,10 +251,39 @@ bool Connection::start_tls() {
   return true;
 }
 
+bool Connection::start_compression() {
+  if (z_) return false;
+  auto z = std::make_unique<Compression>();
+  if (!z->ok()) return false;
+  z_ = std::move(z);
+  // What the client sent after the command is compressed: it moves to
+  // where compressed input waits, ahead of anything read later.
+  Buffer& dst = ssl_ ? zraw_ : raw_;
+  std::string rest(in_.content());
+  in_.start = in_.end = 0;
+  if (!rest.empty()) {
+    std::string later(dst.content());
+    if (dst.data) dst.start = dst.end = 0;
+    std::string all = rest + later;
+    if (!dst.data || dst.cap < all.size()) {
+      if (dst.data) worker_.buffers().give(dst);
+      dst = worker_.buffers().take(all.size());
+    }
+    memcpy(dst.data, all.data(), all.size());
+    dst.end = all.size();
+  }
+  return true;
+}
+
 // --- output ---
 
 void Connection::write(std::string_view data) {
   if (closed_) return;
+  std::string deflated;
+  if (z_) {
+    z_->deflate(data, deflated);
+    data = deflated;
+  }
   if (ssl_) {
     if (handshaking_) {  // said before the handshake ends: sent once it has
       early_out_.append(data);

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "buffer.h"
+#include "compression.h"
 #include "line_reader.h"
 #include "module.h"
 #include "tls.h"
@@ -53,6 +54,11 @@ class Connection final : public TlsTransport {
   // sent after the command are discarded, never read as commands.
   bool start_tls();
   bool can_start_tls() const;
+  // Compresses both ways from now on (IMAP COMPRESS=DEFLATE): what the
+  // session wrote before goes as it is, what the client sent after the
+  // command is compressed already. False if zlib would not start.
+  bool start_compression();
+  bool compressing() const { return z_ != nullptr; }
   bool is_tls() const { return ssl_ != nullptr; }
   // Sends what is queued, then closes. result goes to the session log.
   void close(std::string_view result = "ok");
@@ -85,6 +91,7 @@ class Connection final : public TlsTransport {
 
   void received(ssize_t n);
   void tls_input();
+  void inflate_input();
   void process_input();
   void flush();
   void writable();
@@ -104,7 +111,9 @@ class Connection final : public TlsTransport {
   std::unique_ptr<Session> session_;
   LineReader reader_;
   Buffer in_;       // plaintext input
-  Buffer raw_;      // TLS records not yet decrypted
+  Buffer raw_;      // TLS records not yet decrypted, or compressed input without TLS
+  Buffer zraw_;     // compressed input decrypted, not yet inflated
+  std::unique_ptr<Compression> z_;
   std::string wire_out_;   // bytes for the socket, not yet handed to libuv
   std::string inflight_;   // bytes libuv is writing
   std::string early_out_;  // plaintext written during a handshake

@@ -39,6 +39,7 @@ const CommandRow command_table[] = {
     {"AUTHENTICATE", 1, &ImapSession::cmd_authenticate},
     {"ENABLE", kAuthed, &ImapSession::cmd_enable},
     {"NAMESPACE", kAuthed, &ImapSession::cmd_namespace},
+    {"COMPRESS", kAuthed, &ImapSession::cmd_compress},
     {"SELECT", kAuthed, &ImapSession::cmd_select},
     {"EXAMINE", kAuthed, &ImapSession::cmd_select},
     {"LIST", kAuthed, &ImapSession::cmd_list},
@@ -122,7 +123,7 @@ std::string ImapSession::capabilities() const {
   std::string caps =
       "IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE NAMESPACE UNSELECT UIDPLUS MOVE IDLE CHILDREN SPECIAL-USE "
       "CREATE-SPECIAL-USE CONDSTORE QRESYNC QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE STATUS=SIZE UTF8=ACCEPT "
-      "ESEARCH SEARCHRES LIST-EXTENDED LIST-STATUS BINARY "
+      "ESEARCH SEARCHRES LIST-EXTENDED LIST-STATUS BINARY COMPRESS=DEFLATE "
       "APPENDLIMIT=" + std::to_string(*conf_.max_literal);
   if (state_ != State::not_authenticated) return caps;
   if (conn_.can_start_tls()) caps += " STARTTLS";
@@ -379,6 +380,19 @@ void ImapSession::cmd_enable(const Command& c) {
   }
   send("* ENABLED" + enabled);
   tagged(c, "OK ENABLE completed");
+}
+
+// COMPRESS DEFLATE (RFC 4978): the OK goes as it is, all after it
+// compressed, both ways.
+void ImapSession::cmd_compress(const Command& c) {
+  if (c.args.size() != 1 || !c.args[0].is("DEFLATE")) return tagged(c, "BAD Syntax: COMPRESS DEFLATE");
+  if (conn_.compressing()) return tagged(c, "NO [COMPRESSIONACTIVE] Already compressing");
+  tagged(c, "OK DEFLATE active");
+  if (!conn_.start_compression()) {
+    send("* BYE Compression failed to start");
+    state_ = State::logout;
+    conn_.close("compression failed");
+  }
 }
 
 void ImapSession::cmd_namespace(const Command& c) {

@@ -48,6 +48,7 @@ class ImapSession final : public Session {
   void cmd_enable(const Command& c);
   void cmd_id(const Command& c);
   void cmd_namespace(const Command& c);
+  void cmd_compress(const Command& c);
   void cmd_select(const Command& c);
   void cmd_list(const Command& c);
   void cmd_close(const Command& c);

@@ -341,6 +341,53 @@ class ImapChangesTest(test_imap.ImapBase):
         self.assertIn("d OK [APPENDUID", self.until_tagged(f, "d")[-1])
         self.assertEqual(self.inbox("alice")[-1], b"a\x00b\r\n")
 
+    def compressed_dialogue(self, s, f, first_commands=b""):
+        """COMPRESS DEFLATE, then (pipelined in the same write) first_commands
+        compressed; returns send(bytes) and a line reader over inflated input."""
+        import zlib
+        out = zlib.compressobj(wbits=-15)
+        inf = zlib.decompressobj(wbits=-15)
+        pending = first_commands and out.compress(first_commands) + out.flush(zlib.Z_SYNC_FLUSH)
+        s.sendall(b"z COMPRESS DEFLATE\r\n" + (pending or b""))
+        self.assertEqual(f.readline(), b"z OK DEFLATE active\r\n")
+        plain = [b""]  # f is unbuffered: nothing after the OK was read yet
+
+        def send(data):
+            s.sendall(out.compress(data) + out.flush(zlib.Z_SYNC_FLUSH))
+
+        def line():
+            while b"\r\n" not in plain[0]:
+                chunk = s.recv(65536)
+                self.assertTrue(chunk, "closed")
+                plain[0] += inf.decompress(chunk)
+            l, plain[0] = plain[0].split(b"\r\n", 1)
+            return l.decode()
+        return send, line
+
+    def test_compress_deflate_both_ways_plain_and_over_tls(self):
+        for _ in range(3):
+            self.deliver()
+        for tls in (False, True):
+            if tls:
+                import ssl
+                raw = socket.create_connection(("127.0.0.1", self.imaps_port), timeout=20)
+                s = self.tls().wrap_socket(raw)
+            else:
+                s = socket.create_connection(("127.0.0.1", self.imap_plain), timeout=20)
+            f = s.makefile("rb", buffering=0)
+            self.assertTrue(f.readline().startswith(b"* OK"))
+            s.sendall(b"L LOGIN alice@example.test alice-pw\r\n")
+            self.assertIn("COMPRESS=DEFLATE", self.until_tagged(f, "L")[-1])
+            send, line = self.compressed_dialogue(s, f, b"a SELECT INBOX\r\n")
+            while not (l := line()).startswith("a "):
+                pass
+            self.assertEqual(l, "a OK [READ-WRITE] SELECT completed")
+            send(b"b FETCH 1:3 (UID RFC822.SIZE)\r\nc COMPRESS DEFLATE\r\n")
+            got = [line() for _ in range(5)]
+            self.assertEqual(got[3], "b OK FETCH completed")
+            self.assertEqual(got[4], "c NO [COMPRESSIONACTIVE] Already compressing")
+            s.close()
+
     def test_status_counts_from_the_store(self):
         self.deliver()
         self.deliver()
