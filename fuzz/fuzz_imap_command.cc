@@ -1,5 +1,5 @@
 // The IMAP command parser on arbitrary input, as a whole command in wire
-// form with literals inline; SEARCH keys from what it parsed, matched
+// form with literals inline; FETCH items and SEARCH keys from what it parsed, matched
 // against a fixed message; FETCH section specs; the literal announcement
 // reader; sequence sets; RFC 2047 and transfer decoding; and the response
 // writer's quoting, which must read back as the very string it was given.
@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "../modules/imap/imap_fetch_items.h"
 #include "../modules/imap/imap_parse.h"
 #include "../modules/imap/imap_search.h"
 #include "../modules/imap/imap_structure.h"
@@ -39,6 +40,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!parse_command(in, c)) {
     check(!c.tag.empty() && !c.name.empty());
     check(count(c.args, 0) <= kMaxArgs);
+    std::vector<FetchItem> items;
+    if (c.args.size() >= 2 && parse_fetch_items(c.args[1], items))
+      for (auto& it : items) check(!it.name.empty() && (!it.partial || it.length > 0));
     SearchKey key;
     if (!parse_search(c.args, 0, key)) {
       static const std::string msg = "Subject: =?UTF-8?Q?x?=\r\nDate: 1 Jan 2026 00:00 +0000\r\n\r\nbody\r\n";

@@ -11,10 +11,7 @@ namespace gannet::imap {
 namespace {
 
 std::optional<uint64_t> number(const Arg& a) {
-  if (a.kind != Arg::Kind::atom || a.text.empty() || a.text.size() > 19 ||
-      a.text.find_first_not_of("0123456789") != std::string::npos)
-    return std::nullopt;
-  return std::stoull(a.text);
+  return a.kind == Arg::Kind::atom ? parse_number(a.text) : std::nullopt;
 }
 
 }  // namespace

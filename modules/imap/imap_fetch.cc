@@ -2,8 +2,8 @@
 // for, each message's answer from the store's index and its cached parse.
 #include <ctime>
 #include <deque>
-#include <tuple>
 
+#include "imap_fetch_items.h"
 #include "imap_flags.h"
 #include "imap_session.h"
 #include "imap_structure.h"
@@ -16,120 +16,6 @@
 namespace gannet::imap {
 
 namespace {
-
-struct Item {
-  enum Kind {
-    flags, uid, size, internaldate, envelope, body, bodystructure, body_section, modseq, binary, binary_size,
-  } kind = flags;
-  std::string name;  // as the response names it: "BODY[HEADER]<0>"
-  Section section;
-  bool peek = false;
-  bool partial = false;
-  uint64_t offset = 0, length = 0;
-  static Item of(Kind k, std::string name) {
-    Item it;
-    it.kind = k;
-    it.name = std::move(name);
-    return it;
-  }
-};
-
-// "<n.m>" after a section.
-bool parse_partial(std::string_view p, Item& it) {
-  if (p.empty()) return true;
-  if (p.size() < 5 || p.front() != '<' || p.back() != '>') return false;
-  p = p.substr(1, p.size() - 2);
-  auto dot = p.find('.');
-  if (dot == std::string_view::npos) return false;
-  auto num = [](std::string_view s, uint64_t& n) {
-    if (s.empty() || s.size() > 10) return false;
-    n = 0;
-    for (char c : s) {
-      if (c < '0' || c > '9') return false;
-      n = n * 10 + (c - '0');
-    }
-    return n <= UINT32_MAX;
-  };
-  if (!num(p.substr(0, dot), it.offset) || !num(p.substr(dot + 1), it.length) || it.length == 0) return false;
-  it.partial = true;
-  return true;
-}
-
-// The RFC822 forms are BODY sections by other names.
-Item rfc822(std::string name, Section::Kind kind, bool peek) {
-  Item it = Item::of(Item::body_section, std::move(name));
-  it.section.kind = kind;
-  it.peek = peek;
-  return it;
-}
-
-// One fetch-att; false if it is not one.
-bool parse_item(const Arg& a, std::vector<Item>& out) {
-  if (a.kind != Arg::Kind::atom) return false;
-  std::string u = to_upper(a.text);
-  static const std::pair<std::string_view, Item::Kind> simple[] = {
-      {"FLAGS", Item::flags}, {"UID", Item::uid}, {"RFC822.SIZE", Item::size}, {"INTERNALDATE", Item::internaldate},
-      {"ENVELOPE", Item::envelope}, {"BODY", Item::body}, {"BODYSTRUCTURE", Item::bodystructure},
-      {"MODSEQ", Item::modseq}};
-  for (auto& [name, kind] : simple)
-    if (u == name) return out.push_back(Item::of(kind, std::string(name))), true;
-  if (u == "RFC822") return out.push_back(rfc822("RFC822", Section::all, false)), true;
-  if (u == "RFC822.HEADER") return out.push_back(rfc822("RFC822.HEADER", Section::header, true)), true;
-  if (u == "RFC822.TEXT") return out.push_back(rfc822("RFC822.TEXT", Section::text, false)), true;
-  // The macros (RFC 3501 6.4.5).
-  const char* const fast[] = {"FLAGS", "INTERNALDATE", "RFC822.SIZE"};
-  const char* const all[] = {"FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE"};
-  const char* const full[] = {"FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE", "BODY"};
-  auto macro = [&](auto& names) {
-    for (const char* n : names) parse_item(Arg{Arg::Kind::atom, n, {}}, out);
-    return true;
-  };
-  if (u == "FAST") return macro(fast);
-  if (u == "ALL") return macro(all);
-  if (u == "FULL") return macro(full);
-  Item it = Item::of(Item::body_section, "");
-  std::string_view rest = a.text;
-  // BINARY[part], BINARY.PEEK[part], BINARY.SIZE[part] (RFC 3516): a part
-  // number or nothing, no HEADER or TEXT.
-  for (auto [prefix, kind, peek] : {std::tuple{"BINARY.PEEK[", Item::binary, true},
-                                    std::tuple{"BINARY.SIZE[", Item::binary_size, true},
-                                    std::tuple{"BINARY[", Item::binary, false}}) {
-    if (!u.starts_with(prefix)) continue;
-    std::string_view name(prefix);
-    name.remove_suffix(1);
-    rest.remove_prefix(name.size());
-    auto close = rest.find(']');
-    if (close == std::string_view::npos) return false;
-    auto section = parse_section(rest.substr(1, close - 1));
-    if (!section || section->kind != Section::all) return false;
-    if (!parse_partial(rest.substr(close + 1), it) || (kind == Item::binary_size && it.partial)) return false;
-    it.kind = kind;
-    it.peek = peek;
-    it.section = std::move(*section);
-    // The answer is BINARY[...] for a PEEK too, as with BODY.
-    it.name = std::string(kind == Item::binary_size ? "BINARY.SIZE[" : "BINARY[") + it.section.part + "]";
-    if (it.partial) it.name += "<" + std::to_string(it.offset) + ">";
-    out.push_back(std::move(it));
-    return true;
-  }
-  if (u.starts_with("BODY.PEEK[")) {
-    it.peek = true;
-    rest.remove_prefix(9);
-  } else if (u.starts_with("BODY[")) {
-    rest.remove_prefix(4);
-  } else {
-    return false;
-  }
-  auto close = rest.rfind(']');
-  if (close == std::string_view::npos) return false;
-  auto section = parse_section(rest.substr(1, close - 1));
-  if (!section || !parse_partial(rest.substr(close + 1), it)) return false;
-  it.section = std::move(*section);
-  it.name = "BODY[" + it.section.name() + "]";
-  if (it.partial) it.name += "<" + std::to_string(it.offset) + ">";
-  out.push_back(std::move(it));
-  return true;
-}
 
 // date-time = DQUOTE date-day-fixed "-" date-month "-" date-year SP time SP zone DQUOTE
 std::string internal_date(int64_t t) {
@@ -161,14 +47,14 @@ class MessageData {
   // The part with its Content-Transfer-Encoding undone; the whole message,
   // or a part that is not a leaf, as it is. Sent as a literal8 if it holds
   // a NUL (RFC 3516 4.2).
-  void binary(const Item& it, std::string& text) {
+  void binary(const FetchItem& it, std::string& text) {
     std::string data;
     if (it.section.part.empty()) {
       data = whole();
     } else {
       uint32_t i = mail::find_section(parsed(), it.section.part);
       if (i == mail::Part::none) {
-        text += it.kind == Item::binary_size ? "0" : "\"\"";
+        text += it.kind == FetchItem::binary_size ? "0" : "\"\"";
         return;
       }
       const mail::Part& p = parsed().parts[i];
@@ -176,7 +62,7 @@ class MessageData {
       bool leaf = !p.multipart() && !p.message();
       data = leaf ? mail::decode_transfer(raw, p.encoding) : std::string(raw);
     }
-    if (it.kind == Item::binary_size) {
+    if (it.kind == FetchItem::binary_size) {
       text += std::to_string(data.size());
       return;
     }
@@ -184,20 +70,20 @@ class MessageData {
     text += (data.find('\0') != std::string::npos ? "~{" : "{") + std::to_string(data.size()) + "}\r\n" + data;
   }
 
-  void item(const Item& it, std::vector<Segment>& out) {
+  void item(const FetchItem& it, std::vector<Segment>& out) {
     std::string& text = out.back().text;
     switch (it.kind) {
-      case Item::flags: text += flags_text(m_.flags, m_.keywords); return;
-      case Item::uid: text += std::to_string(m_.uid); return;
-      case Item::size: text += std::to_string(m_.size); return;
-      case Item::internaldate: text += internal_date(m_.internal_date); return;
-      case Item::envelope: text += imap::envelope(parsed().envelopes.at(0)); return;
-      case Item::body: text += body_structure(parsed(), 0, false); return;
-      case Item::bodystructure: text += body_structure(parsed(), 0, true); return;
-      case Item::modseq: text += "(" + std::to_string(m_.modseq) + ")"; return;
-      case Item::binary:
-      case Item::binary_size: return binary(it, text);
-      case Item::body_section: break;
+      case FetchItem::flags: text += flags_text(m_.flags, m_.keywords); return;
+      case FetchItem::uid: text += std::to_string(m_.uid); return;
+      case FetchItem::size: text += std::to_string(m_.size); return;
+      case FetchItem::internaldate: text += internal_date(m_.internal_date); return;
+      case FetchItem::envelope: text += imap::envelope(parsed().envelopes.at(0)); return;
+      case FetchItem::body: text += body_structure(parsed(), 0, false); return;
+      case FetchItem::bodystructure: text += body_structure(parsed(), 0, true); return;
+      case FetchItem::modseq: text += "(" + std::to_string(m_.modseq) + ")"; return;
+      case FetchItem::binary:
+      case FetchItem::binary_size: return binary(it, text);
+      case FetchItem::body_section: break;
     }
     // A section the message does not have is empty (RFC 9051 6.4.5).
     auto range = section_range(whole().size(), parsed(), it.section);
@@ -246,7 +132,7 @@ class MessageData {
 
 struct ImapSession::Fetch {
   Command c;
-  std::vector<Item> items;
+  std::vector<FetchItem> items;
   std::vector<std::pair<uint32_t, uint32_t>> targets;  // (sequence number, UID)
   uint32_t mailbox = 0;
   uint64_t changedsince = 0;       // CHANGEDSINCE: only messages changed after
@@ -267,9 +153,9 @@ void ImapSession::fetch(const Command& c, bool by_uid) {
     bool ok = mods.kind == Arg::Kind::list && !mods.items.empty();
     for (size_t i = 0; ok && i < mods.items.size(); i++) {
       if (mods.items[i].is("CHANGEDSINCE") && i + 1 < mods.items.size()) {
-        const std::string& n = mods.items[++i].text;
-        ok = !n.empty() && n.size() < 20 && n.find_first_not_of("0123456789") == std::string::npos;
-        if (ok) changedsince = std::stoull(n);
+        auto n = parse_number(mods.items[++i].text);
+        ok = n.has_value();
+        changedsince = n.value_or(0);
       } else if (mods.items[i].is("VANISHED")) {
         vanished_too = true;
       } else {
@@ -280,25 +166,18 @@ void ImapSession::fetch(const Command& c, bool by_uid) {
     if (vanished_too && (!by_uid || !qresync_)) return tagged(c, "BAD VANISHED needs UID FETCH and ENABLE QRESYNC");
     condstore_ = true;
   }
-  std::vector<Item> items;
-  const Arg& what = c.args[1];
-  bool ok = true;
-  if (what.kind == Arg::Kind::list) {
-    for (auto& a : what.items) ok = ok && parse_item(a, items);
-  } else {
-    ok = parse_item(what, items);
-  }
-  if (!ok || items.empty()) return tagged(c, "BAD Unknown or unsupported FETCH item");
-  bool has_modseq = std::any_of(items.begin(), items.end(), [](auto& i) { return i.kind == Item::modseq; });
+  std::vector<FetchItem> items;
+  if (!parse_fetch_items(c.args[1], items)) return tagged(c, "BAD Unknown or unsupported FETCH item");
+  bool has_modseq = std::any_of(items.begin(), items.end(), [](auto& i) { return i.kind == FetchItem::modseq; });
   if (has_modseq) condstore_ = true;
-  if (changedsince && !has_modseq) items.push_back(Item::of(Item::modseq, "MODSEQ"));
-  if (by_uid && std::none_of(items.begin(), items.end(), [](auto& i) { return i.kind == Item::uid; }))
-    items.insert(items.begin(), Item::of(Item::uid, "UID"));
+  if (changedsince && !has_modseq) items.push_back(FetchItem::of(FetchItem::modseq, "MODSEQ"));
+  if (by_uid && std::none_of(items.begin(), items.end(), [](auto& i) { return i.kind == FetchItem::uid; }))
+    items.insert(items.begin(), FetchItem::of(FetchItem::uid, "UID"));
   bool sets_seen = !view_->read_only && std::any_of(items.begin(), items.end(), [](auto& i) {
-    return (i.kind == Item::body_section || i.kind == Item::binary) && !i.peek;
+    return (i.kind == FetchItem::body_section || i.kind == FetchItem::binary) && !i.peek;
   });
-  if (sets_seen && std::none_of(items.begin(), items.end(), [](auto& i) { return i.kind == Item::flags; }))
-    items.push_back(Item::of(Item::flags, "FLAGS"));
+  if (sets_seen && std::none_of(items.begin(), items.end(), [](auto& i) { return i.kind == FetchItem::flags; }))
+    items.push_back(FetchItem::of(FetchItem::flags, "FLAGS"));
 
   auto found = targets(*set, by_uid);
   if (!found) return tagged(c, "BAD Invalid sequence number");

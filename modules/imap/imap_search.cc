@@ -19,20 +19,12 @@ std::optional<int64_t> parse_day(std::string_view s) {
                                        "jul", "aug", "sep", "oct", "nov", "dec"};
   auto d1 = s.find('-'), d2 = s.rfind('-');
   if (d1 == std::string_view::npos || d2 != d1 + 4) return std::nullopt;
-  auto num = [](std::string_view t, int& n) {
-    if (t.empty() || t.size() > 4) return false;
-    n = 0;
-    for (char c : t) {
-      if (c < '0' || c > '9') return false;
-      n = n * 10 + (c - '0');
-    }
-    return true;
-  };
-  int day, year, month = -1;
+  int month = -1;
   for (int i = 0; i < 12; i++)
     if (iequals(s.substr(d1 + 1, 3), months[i])) month = i + 1;
-  if (!num(s.substr(0, d1), day) || !num(s.substr(d2 + 1), year) || month < 0 || day < 1 || day > 31 || year < 1)
-    return std::nullopt;
+  auto d = parse_number(s.substr(0, d1), 31), y = parse_number(s.substr(d2 + 1), 9999);
+  if (!d || !y || month < 0 || *d < 1 || *y < 1) return std::nullopt;
+  int64_t day = static_cast<int64_t>(*d), year = static_cast<int64_t>(*y);
   // Days from civil (Howard Hinnant's algorithm).
   year -= month <= 2;
   int64_t era = (year >= 0 ? year : year - 399) / 400;
@@ -167,9 +159,9 @@ class Parser {
     if (name == "LARGER" || name == "SMALLER") {
       k.kind = name == "LARGER" ? SearchKey::larger : SearchKey::smaller;
       std::string n;
-      if (!string_arg(n) || n.empty() || n.size() > 19 || n.find_first_not_of("0123456789") != std::string::npos)
-        return name + " needs a number";
-      k.number = std::stoull(n);
+      auto v = string_arg(n) ? parse_number(n) : std::nullopt;
+      if (!v) return name + " needs a number";
+      k.number = *v;
       return std::nullopt;
     }
     // MODSEQ [entry-name entry-type] n (RFC 7162 3.1.5): one MODSEQ per
@@ -178,9 +170,9 @@ class Parser {
       k.kind = SearchKey::modseq;
       if (pos + 2 < args.size() && args[pos].kind == Arg::Kind::string) pos += 2;
       std::string n;
-      if (!string_arg(n) || n.empty() || n.size() > 19 || n.find_first_not_of("0123456789") != std::string::npos)
-        return "MODSEQ needs a number";
-      k.number = std::stoull(n);
+      auto v = string_arg(n) ? parse_number(n) : std::nullopt;
+      if (!v) return "MODSEQ needs a number";
+      k.number = *v;
       return std::nullopt;
     }
     if (name == "UID") {
