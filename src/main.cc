@@ -1,5 +1,4 @@
 // gannet: command line, like nginx's (-c -p -t -s -V).
-#include <lmdb.h>
 #include <openssl/base.h>
 #include <openssl/crypto.h>
 #include <signal.h>
@@ -12,6 +11,7 @@
 
 #include "core_module.h"
 #include "cycle.h"
+#include "store/store.h"
 #include "master.h"
 #include "pid_file.h"
 
@@ -35,7 +35,7 @@ void usage() {
 void version() {
   printf("gannet version: gannet/%s\n", GANNET_VERSION);
   printf("built with libuv %s, BoringSSL (API %d), %s\n", uv_version_string(), BORINGSSL_API_VERSION,
-         mdb_version(nullptr, nullptr, nullptr));
+         store::Store::backend_version().c_str());
   printf("built by " __VERSION__ ", C++ %ld\n", static_cast<long>(__cplusplus));
   printf("modules:");
   for (auto list : {core_modules(), compiled_modules()})

@@ -193,14 +193,11 @@ int message_show(Ctl& c) {
 int store_stats(Ctl& c) {
   store::Stats st;
   c.store->read([&](store::Txn& t) { return store::check(t, &st).size(); });
-  MDB_envinfo info;
-  MDB_stat ms;
-  mdb_env_info(c.store->env(), &info);
-  mdb_env_stat(c.store->env(), &ms);
+  auto u = c.store->usage();
   printf("domains %zu\nusers %zu\naliases %zu\nmailboxes %zu\nmessages %zu\nqueued %zu\nbodies %zu\nbody_bytes %llu\n"
          "map_size %zu\nmap_used %zu\nlast_txn %zu\n",
          st.domains, st.users, st.aliases, st.mailboxes, st.messages, st.queued, st.bodies, (unsigned long long)st.body_bytes,
-         info.me_mapsize, (info.me_last_pgno + 1) * ms.ms_psize, info.me_last_txnid);
+         static_cast<size_t>(u.map_size), static_cast<size_t>(u.map_used), static_cast<size_t>(u.last_txn));
   return 0;
 }
 
@@ -216,8 +213,7 @@ int store_backup(Ctl& c) {
   std::error_code ec;
   std::filesystem::create_directories(c.args[0], ec);
   // A consistent hot copy (like mdb_copy -c): a read transaction's snapshot.
-  int rc = mdb_env_copy2(c.store->env(), c.args[0].c_str(), MDB_CP_COMPACT);
-  if (rc != 0) return fail("backup to " + c.args[0] + " failed: " + mdb_strerror(rc));
+  if (auto err = c.store->backup(c.args[0]); !err.empty()) return fail("backup to " + c.args[0] + " failed: " + err);
   printf("store copied to %s\n", c.args[0].c_str());
   return 0;
 }

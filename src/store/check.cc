@@ -5,6 +5,7 @@
 #include <set>
 
 #include "store/codec.h"
+#include "store/dbs.h"
 
 namespace gannet::store {
 
@@ -14,7 +15,7 @@ namespace {
 template <class F>
 void each(Txn& t, MDB_dbi dbi, F f) {
   MDB_cursor* cur;
-  if (mdb_cursor_open(t.raw(), dbi, &cur) != 0) return;
+  if (mdb_cursor_open(TxnAccess::raw(t), dbi, &cur) != 0) return;
   MDB_val k, v;
   for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
     f(std::string_view(static_cast<char*>(k.mv_data), k.mv_size), std::string_view(static_cast<char*>(v.mv_data), v.mv_size));
@@ -24,7 +25,7 @@ void each(Txn& t, MDB_dbi dbi, F f) {
 // The value of one of the meta table's id counters (1 when unset).
 uint64_t next_counter(Txn& t, std::string_view name) {
   MDB_val k{name.size(), const_cast<char*>(name.data())}, v;
-  if (mdb_get(t.raw(), t.dbs().meta, &k, &v) != 0 || v.mv_size != 8) return 1;
+  if (mdb_get(TxnAccess::raw(t), TxnAccess::dbs(t).meta, &k, &v) != 0 || v.mv_size != 8) return 1;
   return get_be64(static_cast<const char*>(v.mv_data));
 }
 
@@ -33,7 +34,7 @@ uint64_t next_counter(Txn& t, std::string_view name) {
 std::vector<std::string> check(Txn& t, Stats* stats) {
   std::vector<std::string> bad;
   Stats st;
-  const Dbs& d = t.dbs();
+  const Dbs& d = TxnAccess::dbs(t);
   std::map<uint64_t, uint32_t> refs;                  // body id -> references seen
   std::map<uint32_t, std::pair<uint32_t, uint64_t>> per_mailbox;  // id -> (messages, bytes)
   std::map<uint32_t, std::pair<uint64_t, uint64_t>> per_user;     // id -> (messages, bytes)

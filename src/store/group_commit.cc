@@ -1,5 +1,7 @@
 #include "store/group_commit.h"
 
+#include "store/dbs.h"
+
 namespace gannet::store {
 
 GroupCommit::~GroupCommit() {
@@ -50,7 +52,7 @@ void GroupCommit::start() {
 void GroupCommit::work(uv_work_t* req) {
   auto* self = static_cast<GroupCommit*>(req->data);
   MDB_txn* parent = nullptr;
-  Status began = begin_batch(self->store_.env(), &parent);  // may wait for another worker's commit
+  Status began = begin_batch(TxnAccess::env(self->store_), &parent);  // may wait for another worker's commit
   {
     std::lock_guard lock(self->queued_mutex_);
     self->running_.swap(self->queued_);
@@ -61,7 +63,7 @@ void GroupCommit::work(uv_work_t* req) {
   }
   std::vector<const Store::Op*> ops;
   for (auto& p : self->running_) ops.push_back(&p.op);
-  run_batch(self->store_.env(), parent, self->store_.dbs(), ops, self->statuses_);
+  run_batch(TxnAccess::env(self->store_), parent, TxnAccess::dbs(self->store_), ops, self->statuses_);
 }
 
 void GroupCommit::after(uv_work_t* req, int) {

@@ -1,6 +1,7 @@
 // The delivery queue's part of Txn: entries by id, plus an index sorted by
 // next attempt time so the delivery agent finds due mail with one range scan.
 #include "store/codec.h"
+#include "store/dbs.h"
 #include "store/txn.h"
 
 namespace gannet::store {

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "store/dbs.h"
 #include "store/group_commit.h"
 
 namespace gannet::store {
@@ -15,6 +16,7 @@ std::unique_ptr<Store> Store::open(const std::string& dir, uint64_t map_size, st
     return nullptr;
   }
   std::unique_ptr<Store> s(new Store);
+  s->dbs_ = std::make_unique<Dbs>();
   int rc = mdb_env_create(&s->env_);
   if (rc == 0) rc = mdb_env_set_mapsize(s->env_, map_size);
   if (rc == 0) rc = mdb_env_set_maxdbs(s->env_, 16);
@@ -34,13 +36,13 @@ std::unique_ptr<Store> Store::open(const std::string& dir, uint64_t map_size, st
     return nullptr;
   }
   struct { MDB_dbi* dbi; const char* name; unsigned flags; } dbs[] = {
-      {&s->dbs_.meta, "meta", 0},           {&s->dbs_.domains, "domains", 0},
-      {&s->dbs_.users, "users", 0},         {&s->dbs_.user_ids, "user_ids", 0},
-      {&s->dbs_.aliases, "aliases", MDB_DUPSORT},
-      {&s->dbs_.mailboxes, "mailboxes", 0}, {&s->dbs_.mailbox_names, "mailbox_names", 0},
-      {&s->dbs_.messages, "messages", 0},   {&s->dbs_.bodies, "bodies", 0},
-      {&s->dbs_.queue, "queue", 0},         {&s->dbs_.queue_time, "queue_time", 0},
-      {&s->dbs_.expunged, "expunged", 0},
+      {&s->dbs_->meta, "meta", 0},           {&s->dbs_->domains, "domains", 0},
+      {&s->dbs_->users, "users", 0},         {&s->dbs_->user_ids, "user_ids", 0},
+      {&s->dbs_->aliases, "aliases", MDB_DUPSORT},
+      {&s->dbs_->mailboxes, "mailboxes", 0}, {&s->dbs_->mailbox_names, "mailbox_names", 0},
+      {&s->dbs_->messages, "messages", 0},   {&s->dbs_->bodies, "bodies", 0},
+      {&s->dbs_->queue, "queue", 0},         {&s->dbs_->queue_time, "queue_time", 0},
+      {&s->dbs_->expunged, "expunged", 0},
   };
   // Until 2026-12-02 a body's bytes had a table of their own, "body_data".
   if (MDB_dbi old; mdb_dbi_open(txn, "body_data", 0, &old) == 0) {
@@ -145,7 +147,7 @@ Status commit_batch(MDB_env* env, const Dbs& dbs, const std::vector<const Store:
 
 Status Store::write_now(const Op& op) {
   std::vector<Status> st;
-  Status s = commit_batch(env_, dbs_, {&op}, st);
+  Status s = commit_batch(env_, *dbs_, {&op}, st);
   return s == Status::ok ? st[0] : s;
 }
 
@@ -167,6 +169,21 @@ uint64_t Store::last_commit_id() const {
   mdb_env_info(env_, &info);
   return info.me_last_txnid;
 }
+
+Store::Usage Store::usage() const {
+  MDB_envinfo info;
+  MDB_stat ms;
+  mdb_env_info(env_, &info);
+  mdb_env_stat(env_, &ms);
+  return {info.me_mapsize, (info.me_last_pgno + 1) * ms.ms_psize, info.me_last_txnid};
+}
+
+std::string Store::backup(const std::string& dir) const {
+  int rc = mdb_env_copy2(env_, dir.c_str(), MDB_CP_COMPACT);
+  return rc == 0 ? std::string() : mdb_strerror(rc);
+}
+
+std::string Store::backend_version() { return mdb_version(nullptr, nullptr, nullptr); }
 
 int Store::reader_check() {
   int dead = 0;

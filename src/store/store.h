@@ -8,7 +8,6 @@
 // caller hears "done" only once its transaction is durable.
 #pragma once
 
-#include <lmdb.h>
 #include <uv.h>
 
 #include <functional>
@@ -32,7 +31,7 @@ class Store {
   // A read transaction for the length of f.
   template <class F>
   auto read(F&& f) {
-    Txn t(env_, dbs_, true);
+    Txn t(env_, *dbs_, true);
     return f(t);
   }
 
@@ -56,14 +55,24 @@ class Store {
   uint64_t last_commit_id() const;
   // Frees the reader slots of dead processes.
   int reader_check();
-  MDB_env* env() const { return env_; }
-  const Dbs& dbs() const { return dbs_; }
+  // What `gannetctl store stats` shows of the backend.
+  struct Usage {
+    uint64_t map_size = 0, map_used = 0, last_txn = 0;
+  };
+  Usage usage() const;
+  // A consistent copy of the whole store into dir (compacted), taken from
+  // a read snapshot while writers go on. "" or what went wrong.
+  std::string backup(const std::string& dir) const;
+  static std::string backend_version();  // "LMDB 0.9.24: (July 24, 2019)"
 
  private:
   Store() = default;
+  friend struct TxnAccess;
   GroupCommit& group(uv_loop_t* loop);
+  MDB_env* env() const { return env_; }
+  const Dbs& dbs() const { return *dbs_; }
   MDB_env* env_ = nullptr;
-  Dbs dbs_{};
+  std::unique_ptr<Dbs> dbs_;
   std::unique_ptr<GroupCommit> group_;
 };
 

@@ -5,6 +5,7 @@
 
 #include "mail/message_parser.h"
 #include "store/codec.h"
+#include "store/dbs.h"
 
 namespace gannet::store {
 
@@ -135,18 +136,18 @@ Status Txn::status_of(int rc) {
   return Status::io;
 }
 
-std::optional<std::string_view> Txn::get(MDB_dbi dbi, std::string_view key) {
+std::optional<std::string_view> Txn::get(unsigned dbi, std::string_view key) {
   MDB_val k = val(key), v;
   if (mdb_get(txn_, dbi, &k, &v) != 0) return std::nullopt;
   return view(v);
 }
 
-Status Txn::put(MDB_dbi dbi, std::string_view key, std::string_view value, unsigned flags) {
+Status Txn::put(unsigned dbi, std::string_view key, std::string_view value, unsigned flags) {
   MDB_val k = val(key), v = val(value);
   return status_of(mdb_put(txn_, dbi, &k, &v, flags));
 }
 
-Status Txn::del(MDB_dbi dbi, std::string_view key, std::string_view value) {
+Status Txn::del(unsigned dbi, std::string_view key, std::string_view value) {
   MDB_val k = val(key), v = val(value);
   return status_of(mdb_del(txn_, dbi, &k, value.empty() ? nullptr : &v));
 }

@@ -2,8 +2,6 @@
 // operations every caller needs. Holds no state beyond the LMDB handle.
 #pragma once
 
-#include <lmdb.h>
-
 #include <cstring>
 #include <functional>
 #include <optional>
@@ -12,6 +10,11 @@
 #include <vector>
 
 #include "store/records.h"
+
+extern "C" {
+typedef struct MDB_env MDB_env;
+typedef struct MDB_txn MDB_txn;
+}
 
 namespace gannet::store {
 
@@ -29,11 +32,9 @@ struct BodySource {
   BodySource(uint64_t n, std::function<bool(char*)> f) : size(n), fill(std::move(f)) {}
 };
 
-struct Dbs {
-  MDB_dbi meta, domains, users, user_ids, aliases, mailboxes, mailbox_names, messages, bodies;
-  MDB_dbi queue, queue_time;
-  MDB_dbi expunged;  // (mailbox, MODSEQ) -> UID: what QRESYNC's VANISHED tells
-};
+// LMDB's handles, by name only: no caller needs more of them (store/dbs.h
+// has the tables, for the store's own files).
+struct Dbs;
 
 // Lower-cases and checks "local@domain"; empty on a bad address.
 std::string normalize_address(std::string_view);
@@ -129,14 +130,17 @@ class Txn {
   Status queue_save(const QueueEntry& e);  // after an attempt; keeps the time index right
   Status queue_delete(uint64_t id);        // done or given up: frees the body's reference
 
-  MDB_txn* raw() const { return txn_; }
-  const Dbs& dbs() const { return dbs_; }
   int last_error() const { return err_; }
 
  private:
-  std::optional<std::string_view> get(MDB_dbi dbi, std::string_view key);
-  Status put(MDB_dbi dbi, std::string_view key, std::string_view value, unsigned flags = 0);
-  Status del(MDB_dbi dbi, std::string_view key, std::string_view value = {});
+  // The store's own files (check.cc) and its tests reach LMDB through here.
+  friend struct TxnAccess;
+  MDB_txn* raw() const { return txn_; }
+  const Dbs& dbs() const { return dbs_; }
+
+  std::optional<std::string_view> get(unsigned dbi, std::string_view key);  // an MDB_dbi
+  Status put(unsigned dbi, std::string_view key, std::string_view value, unsigned flags = 0);
+  Status del(unsigned dbi, std::string_view key, std::string_view value = {});
   uint64_t next_id(std::string_view counter);
   Status save(const User&);
   Status save(const Mailbox&);

@@ -11,6 +11,7 @@
 #include "store/change_feed.h"
 #include "store/check.h"
 #include "store/codec.h"
+#include "store/dbs.h"  // the store's inside: corrupting it on purpose
 #include "store/store.h"
 #include "test_util.h"
 
@@ -341,7 +342,7 @@ TEST_CASE("a body's bytes and record sit side by side; check finds one without t
   REQUIRE(r.write([&](Txn& t) {
     std::string k = body_key(m.body_id, BodyPart::info);
     MDB_val key{k.size(), k.data()};
-    return mdb_del(t.raw(), t.dbs().bodies, &key, nullptr) == 0 ? Status::ok : Status::io;
+    return mdb_del(TxnAccess::raw(t), TxnAccess::dbs(t).bodies, &key, nullptr) == 0 ? Status::ok : Status::io;
   }) == Status::ok);
   auto problems = r.problems();
   CHECK(std::find(problems.begin(), problems.end(), "body " + std::to_string(m.body_id) + ": data without its record") !=
@@ -351,7 +352,7 @@ TEST_CASE("a body's bytes and record sit side by side; check finds one without t
     std::string k = "next:body", v;
     put_be64(v, 1);
     MDB_val key{k.size(), k.data()}, val{v.size(), v.data()};
-    return mdb_put(t.raw(), t.dbs().meta, &key, &val, 0) == 0 ? Status::ok : Status::io;
+    return mdb_put(TxnAccess::raw(t), TxnAccess::dbs(t).meta, &key, &val, 0) == 0 ? Status::ok : Status::io;
   }) == Status::ok);
   REQUIRE(r.write([&](Txn& t) { return t.deliver("Subject: b\r\n\r\n", {r.alice}, 0); }) == Status::exists);
   problems = r.problems();
