@@ -75,13 +75,15 @@ void ImapSession::cmd_idle(const Command& c) {
   if (view_) sync(true);
   idle_tag_ = c.tag;
   send("+ idling");
-  idle_token_ = worker_change_feed().subscribe([this](uint64_t) {
+  // IDLE outside a mailbox waits for DONE alone.
+  if (!view_) return;
+  idle_token_ = worker_change_feed().subscribe(view_->mailbox_id, [this] {
     if (view_ && state_ == State::selected) sync(true);
   });
 }
 
 void ImapSession::idle_done(std::string_view line) {
-  worker_change_feed().unsubscribe(*idle_token_);
+  if (idle_token_) worker_change_feed().unsubscribe(*idle_token_);
   idle_token_.reset();
   std::string tag = std::move(idle_tag_);
   idle_tag_.clear();

@@ -157,7 +157,7 @@ void ImapSession::on_drain() {
 // announcement; the literal's octets come through on_bytes.
 void ImapSession::on_line(std::string_view line) {
   if (state_ == State::logout) return;
-  if (idle_token_) return idle_done(line);
+  if (!idle_tag_.empty()) return idle_done(line);
   if (auth_ && !busy_) {  // a response inside AUTHENTICATE
     busy();
     return auth_->step(line, [this](auth::Exchange::Result r) { auth_result(r); });

@@ -13,6 +13,7 @@ struct Dbs {
   MDB_dbi meta, domains, users, user_ids, aliases, mailboxes, mailbox_names, messages, bodies;
   MDB_dbi queue, queue_time;
   MDB_dbi expunged;  // (mailbox, MODSEQ) -> UID: what QRESYNC's VANISHED tells
+  MDB_dbi changes;   // change number -> mailbox id: which mailboxes the last commits touched
 };
 
 // LMDB's handles behind a Txn or a Store, for the store's own files

@@ -332,7 +332,39 @@ std::vector<Mailbox> Txn::mailboxes(uint32_t user_id) {
   return out;
 }
 
-Status Txn::save(const Mailbox& m) { return put(dbs_.mailboxes, key32(m.id), encode(m)); }
+// Every change to a mailbox is also logged by number, so that a worker's
+// change feed learns which mailboxes the commits it missed touched. The log
+// keeps the last kChangesKept: a feed further behind hears "everything".
+constexpr uint64_t kChangesKept = 4096;
+
+Status Txn::save(const Mailbox& m) {
+  if (Status s = put(dbs_.mailboxes, key32(m.id), encode(m)); s != Status::ok) return s;
+  uint64_t n = next_id("next:change");
+  if (Status s = put(dbs_.changes, key64(n), key32(m.id), MDB_APPEND); s != Status::ok) return s;
+  if (n > kChangesKept) {
+    Status s = del(dbs_.changes, key64(n - kChangesKept));
+    if (s != Status::ok && s != Status::not_found) return s;
+  }
+  return Status::ok;
+}
+
+bool Txn::changed_mailboxes(uint64_t& after, std::vector<uint32_t>& ids) {
+  uint64_t last = 0;
+  if (auto v = get(dbs_.meta, "next:change"); v && v->size() == 8) last = get_be64(v->data()) - 1;
+  bool complete = after + kChangesKept >= last;  // the log still holds all since `after`
+  MDB_cursor* cur;
+  if (complete && mdb_cursor_open(txn_, dbs_.changes, &cur) == 0) {
+    std::string from = key64(after + 1);
+    MDB_val k = val(from), v;
+    for (int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+      if (v.mv_size == 4) ids.push_back(get_be32(static_cast<const char*>(v.mv_data)));
+    mdb_cursor_close(cur);
+  }
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  after = last;
+  return complete;
+}
 
 Status Txn::create_mailbox(uint32_t user_id, std::string_view name, SpecialUse special, Mailbox* out) {
   if (name.empty() || name.size() > 1024) return Status::invalid;

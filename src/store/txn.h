@@ -74,6 +74,10 @@ class Txn {
   std::vector<Message> messages(uint32_t mailbox_id, uint32_t from_uid = 1);
   std::optional<Message> message(uint32_t mailbox_id, uint32_t uid);
   std::optional<Body> body_info(uint64_t body_id);
+  // The mailboxes changed since change number `after` (0 at first), each
+  // once; `after` becomes the last change. False when the log no longer
+  // goes back that far: then any mailbox may have changed.
+  bool changed_mailboxes(uint64_t& after, std::vector<uint32_t>& ids);
   // The UIDs expunged from a mailbox with a MODSEQ above `since`, ascending.
   std::vector<uint32_t> expunged_since(uint32_t mailbox_id, uint64_t since);
   std::optional<std::string_view> body(uint64_t body_id);  // valid while the txn lives

@@ -381,15 +381,43 @@ TEST_CASE("a store with the older body_data table is refused with a clear error"
   CHECK(err.find("older layout (a body_data table)") != std::string::npos);
 }
 
-TEST_CASE("the change feed sees a commit made by another process") {
+TEST_CASE("the change log names each changed mailbox once, and says when it no longer reaches back") {
   StoreRig r;
+  REQUIRE(r.write([&](Txn& t) { return t.ensure_default_mailboxes(r.alice); }) == Status::ok);
+  uint64_t after = 0;
+  std::vector<uint32_t> ids;
+  REQUIRE(r.store->read([&](Txn& t) { return t.changed_mailboxes(after, ids); }));
+  Mailbox inbox = r.mailbox(r.alice, "INBOX"), sent = r.mailbox(r.alice, "Sent");
+  uint64_t mark = after;
+  REQUIRE(r.write([&](Txn& t) { return t.set_subscribed(sent.id, false); }) == Status::ok);
+  for (int i = 0; i < 3; i++)
+    REQUIRE(r.write([&](Txn& t) { return t.deliver("Subject: x\r\n\r\ny\r\n", {r.alice}, 0); }) == Status::ok);
+  ids.clear();
+  REQUIRE(r.store->read([&](Txn& t) { return t.changed_mailboxes(mark, ids); }));
+  CHECK(ids == std::vector<uint32_t>{inbox.id, sent.id});
+  uint64_t old = mark;
+  for (int i = 0; i < 5000; i++)
+    REQUIRE(r.write([&](Txn& t) { return t.set_subscribed(sent.id, i % 2); }) == Status::ok);
+  ids.clear();
+  CHECK_FALSE(r.store->read([&](Txn& t) { return t.changed_mailboxes(old, ids); }));
+}
+
+TEST_CASE("the change feed tells who watches a mailbox that another process changed, and nobody else") {
+  StoreRig r;
+  REQUIRE(r.write([&](Txn& t) { return t.ensure_default_mailboxes(r.alice); }) == Status::ok);
+  REQUIRE(r.write([&](Txn& t) { return t.ensure_default_mailboxes(r.bob); }) == Status::ok);
   uv_loop_t loop;
   uv_loop_init(&loop);
   {
     ChangeFeed feed(*r.store, &loop, 5);
-    uint64_t seen = 0;
-    auto token = feed.subscribe([&](uint64_t id) { seen = id; uv_stop(&loop); });
-    uint64_t before = r.store->last_commit_id();
+    int alice_told = 0, bob_told = 0;
+    auto token = feed.subscribe(r.mailbox(r.alice, "INBOX").id, [&] {
+      alice_told++;
+      uv_stop(&loop);
+    });
+    auto bob_token = feed.subscribe(r.mailbox(r.bob, "INBOX").id, [&] { bob_told++; });
+    // A commit that touches no mailbox (the queue) wakes nobody.
+    REQUIRE(r.write([&](Txn& t) { return t.enqueue("a@b.test", {"c@d.test"}, "x", 0); }) == Status::ok);
     pid_t child = fork();
     if (child == 0) {
       // Another process, with its own environment, as another worker would be.
@@ -402,10 +430,12 @@ TEST_CASE("the change feed sees a commit made by another process") {
     waitpid(child, &status, 0);
     REQUIRE(WIFEXITED(status));
     REQUIRE(WEXITSTATUS(status) == 0);
-    uv_run(&loop, UV_RUN_DEFAULT);  // stopped by the listener
-    CHECK(seen > before);
+    uv_run(&loop, UV_RUN_DEFAULT);  // stopped by alice's listener
+    CHECK(alice_told == 1);
+    CHECK(bob_told == 0);
     CHECK(r.mailbox(r.alice, "INBOX").messages == 1);
     feed.unsubscribe(token);
+    feed.unsubscribe(bob_token);
     CHECK(feed.listeners() == 0);
   }
   uv_run(&loop, UV_RUN_DEFAULT);  // lets the feed's timer close
