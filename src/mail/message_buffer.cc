@@ -107,7 +107,7 @@ void MessageBuffer::drop() {
 bool MessageBuffer::backlogged() const { return spilled_ && !dropped_ && pending_.size() >= 2 * kBlock; }
 
 void MessageBuffer::kick() {
-  if (!error_.empty() || released_) return;
+  if (!spilled_ || dropped_ || !error_.empty() || released_) return;  // nothing for the disk
   if (fd_ < 0) {
     if (!opening_) start_open();
     return;

@@ -57,6 +57,14 @@ size_t files_in(const std::string& dir) {
   return n;
 }
 
+size_t open_fds() {
+  size_t n = 0;
+  DIR* d = opendir("/proc/self/fd");
+  while (readdir(d)) n++;
+  closedir(d);
+  return n;
+}
+
 }  // namespace
 
 TEST_CASE("MessageBuffer: a small message stays in memory", "[message_buffer]") {
@@ -66,7 +74,10 @@ TEST_CASE("MessageBuffer: a small message stays in memory", "[message_buffer]") 
   auto m = MessageBuffer::create(&loop, dir.path, 1 << 20);
   m->set_front(kFront);
   std::string body = body_of(4000);
+  size_t fds = open_fds();
   REQUIRE(fill_and_finish(&loop, *m, body, 100).empty());
+  uv_run(&loop, UV_RUN_NOWAIT);
+  REQUIRE(open_fds() == fds);  // no spool file was opened for it
   REQUIRE_FALSE(m->spilled());
   REQUIRE(m->size() == kFront.size() + body.size());
   REQUIRE(read_all(*m) == kFront + body);
