@@ -38,6 +38,7 @@ struct Segment {
 // ones stream.
 constexpr uint64_t kInlineSection = 16 << 10;
 constexpr uint64_t kChunk = 64 << 10;
+constexpr size_t kBatch = 256;  // index records read per range scan
 
 // One message's answer as segments, reading its body and parse at most once.
 class MessageData {
@@ -137,6 +138,8 @@ struct ImapSession::Fetch {
   uint32_t mailbox = 0;
   uint64_t changedsince = 0;       // CHANGEDSINCE: only messages changed after
   size_t next = 0;                 // the next target to answer
+  std::vector<store::Message> batch;  // index records of the targets before batch_end
+  size_t batch_at = 0, batch_end = 0;
   std::deque<Segment> segments;    // what is left of the current answer
 };
 
@@ -191,7 +194,7 @@ void ImapSession::fetch(const Command& c, bool by_uid) {
     vanished(gone, true);
   }
   auto answer = [this, c, items, targets, mailbox, changedsince] {
-    fetch_.reset(new Fetch{c, items, targets, mailbox, changedsince, 0, {}});
+    fetch_.reset(new Fetch{c, items, targets, mailbox, changedsince, 0, {}, 0, 0, {}});
     busy();
     continue_fetch();
   };
@@ -250,9 +253,19 @@ void ImapSession::continue_fetch() {
         done = true;
         return 0;
       }
-      auto [seq, uid] = f.targets[f.next++];
-      auto m = t.message(f.mailbox, uid);
-      if (!m || m->modseq <= f.changedsince) continue;  // expunged (told later), or unchanged
+      // The index records come a batch at a time, in one range scan of the
+      // UIDs the next targets span.
+      auto [seq, uid] = f.targets[f.next];
+      if (f.next >= f.batch_end) {
+        f.batch_end = std::min(f.targets.size(), f.next + kBatch);
+        f.batch = t.messages(f.mailbox, uid, f.targets[f.batch_end - 1].second);
+        f.batch_at = 0;
+      }
+      f.next++;
+      while (f.batch_at < f.batch.size() && f.batch[f.batch_at].uid < uid) f.batch_at++;
+      if (f.batch_at >= f.batch.size() || f.batch[f.batch_at].uid != uid) continue;  // expunged: told later
+      const store::Message* m = &f.batch[f.batch_at];
+      if (m->modseq <= f.changedsince) continue;
       std::vector<Segment> parts(1);
       parts[0].text = "* " + std::to_string(seq) + " FETCH (";
       MessageData data{t, *m};

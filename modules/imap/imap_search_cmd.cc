@@ -34,9 +34,14 @@ void run_search(SearchJob& j) {
   bool body = j.key.needs_body();
   for (size_t from = 0; from < j.uids.size(); from += kPerTransaction) {
     worker_store()->read([&](store::Txn& t) {
-      for (size_t i = from; i < std::min(j.uids.size(), from + kPerTransaction); i++) {
-        auto m = t.message(j.mailbox, j.uids[i]);
-        if (!m) continue;  // expunged meanwhile
+      size_t to = std::min(j.uids.size(), from + kPerTransaction);
+      // One range scan for the chunk's index records.
+      auto records = t.messages(j.mailbox, j.uids[from], j.uids[to - 1]);
+      size_t r = 0;
+      for (size_t i = from; i < to; i++) {
+        while (r < records.size() && records[r].uid < j.uids[i]) r++;
+        if (r == records.size() || records[r].uid != j.uids[i]) continue;  // expunged meanwhile
+        const store::Message* m = &records[r];
         std::optional<std::string_view> raw;
         std::optional<mail::ParsedMessage> parsed;
         SearchMessage sm{*m, static_cast<uint32_t>(i + 1), last_seq, last_uid, {}, {}, {}, &j.saved};

@@ -426,7 +426,7 @@ Status Txn::ensure_default_mailboxes(uint32_t user_id) {
 
 // --- messages and bodies ---
 
-std::vector<Message> Txn::messages(uint32_t mailbox_id, uint32_t from_uid) {
+std::vector<Message> Txn::messages(uint32_t mailbox_id, uint32_t from_uid, uint32_t to_uid) {
   std::vector<Message> out;
   MDB_cursor* cur;
   if (mdb_cursor_open(txn_, dbs_.messages, &cur) != 0) return out;
@@ -434,6 +434,7 @@ std::vector<Message> Txn::messages(uint32_t mailbox_id, uint32_t from_uid) {
   MDB_val k = val(start), v;
   for (int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 && view(k).substr(0, 4) == prefix;
        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    if (get_be32(static_cast<const char*>(k.mv_data) + 4) > to_uid) break;
     Message m;
     if (decode(view(v), m)) out.push_back(std::move(m));
   }

@@ -71,7 +71,8 @@ class Txn {
   std::optional<Mailbox> mailbox(uint32_t user_id, std::string_view name);
   std::optional<Mailbox> mailbox_by_id(uint32_t id);
   std::vector<Mailbox> mailboxes(uint32_t user_id);
-  std::vector<Message> messages(uint32_t mailbox_id, uint32_t from_uid = 1);
+  // One range scan over (mailbox, UID): the messages with UIDs in [from, to].
+  std::vector<Message> messages(uint32_t mailbox_id, uint32_t from_uid = 1, uint32_t to_uid = UINT32_MAX);
   std::optional<Message> message(uint32_t mailbox_id, uint32_t uid);
   std::optional<Body> body_info(uint64_t body_id);
   // The mailboxes changed since change number `after` (0 at first), each
