@@ -60,6 +60,23 @@ class ImapAbuseTest(ImapBase):
         self.assertEqual(got, count)
         s.close()
 
+    def test_a_big_append_is_held_once_and_the_memory_comes_back(self):
+        s, f = self.session()
+        (worker,) = self.g.worker_pids()
+        msg = b"Subject: big\r\n\r\n" + (b"q" * 998 + b"\r\n") * (24 * 1024)  # 24 MiB
+        with open(f"/proc/{worker}/clear_refs", "w") as c:
+            c.write("5")  # VmHWM := VmRSS
+        before = rss_kib(worker)
+        s.sendall(b"a APPEND INBOX {%d}\r\n" % len(msg))
+        self.assertEqual(f.readline(), b"+ Ready for literal data\r\n")
+        s.sendall(msg + b"\r\n")
+        self.assertIn("a OK [APPENDUID", self.until_tagged(f, "a")[-1])
+        with open(f"/proc/{worker}/status") as st:
+            peak = int(next(l for l in st if l.startswith("VmHWM")).split()[1])
+        self.assertLessEqual((peak - before) * 1024, 1.25 * len(msg), f"peak {peak - before} KiB for 24 MiB")
+        self.assertLessEqual(rss_kib(worker) - before, 5 * 1024, "RSS back within 5 MiB")
+        self.assertEqual(self.inbox("alice")[-1], msg)
+
     def test_huge_and_broken_literals(self):
         s, f = self.session(login=False)
         s.sendall(b"a LOGIN {4294967296}\r\n")
