@@ -1,5 +1,7 @@
 #include "imap_structure.h"
 
+#include <algorithm>
+
 #include "imap_parse.h"
 #include "mail/header.h"
 
@@ -28,18 +30,47 @@ std::string addresses(const std::vector<mail::Address>& list) {
   return out + ")";
 }
 
-std::string params(const std::vector<mail::Param>& ps) {
-  if (ps.empty()) return "NIL";
+// RFC 2231 continuations of a plain value ("name*0", "name*1") are one
+// parameter to a client: joined, in order, where the first stood, as
+// Dovecot gives them. Extended ones ("name*", "name*0*") stay as written.
+std::vector<mail::Param> joined(const std::vector<mail::Param>& ps) {
+  std::vector<mail::Param> out;
+  for (const auto& p : ps) {
+    auto star = p.name.rfind('*');
+    bool segment = star != std::string::npos && star + 1 < p.name.size() &&
+                   p.name.find_first_not_of("0123456789", star + 1) == std::string::npos;
+    if (!segment) {
+      out.push_back(p);
+      continue;
+    }
+    std::string base = p.name.substr(0, star);
+    if (std::any_of(out.begin(), out.end(), [&](auto& q) { return q.name == base; })) continue;  // joined already
+    std::string value;
+    for (unsigned n = 0;; n++) {  // segments in number order, wherever they stand
+      auto seg = mail::find_param(ps, base + "*" + std::to_string(n));
+      if (!seg) break;
+      value += seg->value;
+    }
+    if (value.empty()) out.push_back(p);  // no "*0": kept as it came
+    else out.push_back({base, value});
+  }
+  return out;
+}
+
+std::string params(const std::vector<mail::Param>& raw) {
+  if (raw.empty()) return "NIL";
+  auto ps = joined(raw);
   std::string out = "(";
   for (size_t i = 0; i < ps.size(); i++) out += (i ? " " : "") + astring(ps[i].name) + " " + astring(ps[i].value);
   return out + ")";
 }
 
-// A text part without a charset is us-ascii (RFC 2045 5.2): IMAP says so.
+// A text part without a charset is us-ascii (RFC 2045 5.2): IMAP says so,
+// after the parameters it has.
 std::string content_params(const Part& p) {
   if (p.type != "text" || mail::find_param(p.params, "charset")) return params(p.params);
   std::vector<mail::Param> with = p.params;
-  with.insert(with.begin(), {"charset", "us-ascii"});
+  with.push_back({"charset", "us-ascii"});
   return params(with);
 }
 

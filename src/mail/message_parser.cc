@@ -249,7 +249,7 @@ class Parser {
       uint64_t end = std::max<uint64_t>({before, p.body_start, child_end});
       uint64_t lf_end = end < at ? lf_before : lf_;
       p.body_end = end;
-      p.lines = lf_end - o.body_lf + (end > p.body_start && in_[end - 1] != '\n');
+      p.lines = lf_end - o.body_lf;
       p.end = static_cast<uint32_t>(out_.parts.size());
       if (p.multipart() && p.children == 0) make_opaque(p);  // no boundary line came
       child_end = end;

@@ -47,7 +47,9 @@ struct Part {
   // BODY[n]); a part inside a multipart ends before the line break that
   // precedes the next boundary line (RFC 2046 5.1.1).
   uint64_t header_start = 0, header_end = 0, body_start = 0, body_end = 0;
-  uint64_t lines = 0;  // body lines; a last line without a line break counts
+  // Body lines: its line breaks, as Dovecot counts them, so a part's last
+  // line (whose CRLF belongs to the boundary after it) does not count.
+  uint64_t lines = 0;
 
   std::string type = "text", subtype = "plain";  // lower-case
   std::vector<Param> params;  // no charset default added: that is IMAP's presentation
