@@ -509,14 +509,15 @@ class Dovecot(Server):
     Dovecot's high-performance login mode (service_count = 0), with as many
     imap-login processes as Gannet has workers."""
 
-    def __init__(self, directory: str, port: int, connections: int, login_processes: int):
+    def __init__(self, directory: str, port: int, connections: int, login_processes: int,
+                 login: tuple[str, str] = ("alice", "secret"), mail_fsync: str = "never"):
         super().__init__()
         self.dir, self.port = directory, port
         user, group, self.prefix = dovecot_identity()
         for sub in ("run", "state", "home"):
             os.makedirs(os.path.join(directory, sub), exist_ok=True)
         with open(os.path.join(directory, "passwd"), "w") as f:
-            f.write("alice:{PLAIN}secret\n")
+            f.write(f"{login[0]}:{{PLAIN}}{login[1]}\n")
         self.conf = os.path.join(directory, "dovecot.conf")
         limit = connections + 100
         with open(self.conf, "w") as f:
@@ -533,7 +534,7 @@ ssl = no
 disable_plaintext_auth = no
 auth_mechanisms = plain
 mail_location = maildir:~/Maildir
-mail_fsync = never
+mail_fsync = {mail_fsync}
 mail_max_userip_connections = {limit}
 default_process_limit = {limit}
 default_client_limit = {limit + 1000}

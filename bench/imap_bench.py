@@ -44,7 +44,8 @@ import time
 
 # Helpers shared with the idle-connection benchmark: process trees, PSS,
 # CPU seconds, fd limit, certificates, Dovecot's unprivileged identity.
-from idle_connections import (DOVECOT, HOST, BenchError, Server, dovecot_identity, free_port, make_cert,
+from idle_connections import Dovecot as IdleDovecot  # noqa: E402
+from idle_connections import (DOVECOT, HOST, BenchError, Server, free_port, make_cert,  # noqa: E402
                               memory_kib, raise_nofile, tail, wait_until)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -507,84 +508,17 @@ mail {{
                        capture_output=True, timeout=15)
 
 
-class Dovecot(Server):
-    """A private Dovecot IMAP instance as idle_connections.py runs it
-    (unprivileged, loopback, passwd-file, Maildir, high-performance login
-    processes), with mail_fsync at its default, optimized."""
+class Dovecot(IdleDovecot):
+    """idle_connections.py's private Dovecot (unprivileged, loopback,
+    passwd-file, Maildir, high-performance login processes), logging in our
+    user, with mail_fsync at its default, optimized, and measured as a whole
+    process tree."""
 
     def __init__(self, directory: str, port: int, sessions: int, login_processes: int):
-        super().__init__()
-        self.dir, self.port = directory, port
-        user, group, self.prefix = dovecot_identity()
-        for sub in ("run", "state", "home"):
-            os.makedirs(os.path.join(directory, sub), exist_ok=True)
-        with open(os.path.join(directory, "passwd"), "w") as f:
-            f.write(f"{USER}:{{PLAIN}}{PASSWORD}\n")
-        self.conf = os.path.join(directory, "dovecot.conf")
-        limit = sessions + 100
-        with open(self.conf, "w") as f:
-            f.write(f"""protocols = imap
-listen = {HOST}
-base_dir = {directory}/run
-state_dir = {directory}/state
-log_path = {directory}/dovecot.log
-default_internal_user = {user}
-default_internal_group = {group}
-default_login_user = {user}
-first_valid_uid = 1
-ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = plain
-mail_location = maildir:~/Maildir
-mail_fsync = optimized
-mail_max_userip_connections = {limit}
-default_process_limit = {limit}
-default_client_limit = {limit + 1000}
-default_vsz_limit = 0
-passdb {{
-  driver = passwd-file
-  args = {directory}/passwd
-}}
-userdb {{
-  driver = static
-  args = uid={user} gid={group} home={directory}/home/%u
-}}
-service imap-login {{
-  inet_listener imap {{
-    address = {HOST}
-    port = {port}
-  }}
-  inet_listener imaps {{
-    port = 0
-  }}
-  chroot =
-  service_count = 0
-  process_min_avail = {login_processes}
-  client_limit = {limit}
-}}
-service anvil {{
-  chroot =
-}}
-""")
-        if os.geteuid() == 0:
-            for base, dirs, files in os.walk(directory):
-                for name in [base] + [os.path.join(base, n) for n in dirs + files]:
-                    shutil.chown(name, user, group)
+        super().__init__(directory, port, sessions, login_processes, login=(USER, PASSWORD), mail_fsync="optimized")
 
     def measured_pids(self) -> list[int]:
         return [self.proc.pid, *tree(self.proc.pid)] if self.proc else []  # the whole tree
-
-    def start(self) -> None:
-        with open(os.path.join(self.dir, "stderr.log"), "ab") as log:
-            self.proc = subprocess.Popen([*self.prefix, DOVECOT, "-F", "-c", self.conf],
-                                         stdout=log, stderr=subprocess.STDOUT)
-        wait_until(self._ready, 30, "dovecot to answer")
-
-    def _ready(self) -> bool:
-        if self.proc.poll() is not None:
-            raise BenchError(f"dovecot exited with status {self.proc.returncode}:\n"
-                             + tail(os.path.join(self.dir, "stderr.log")) + tail(os.path.join(self.dir, "dovecot.log")))
-        return greets(self.port)
 
 
 def greets(port: int) -> bool:

@@ -9,8 +9,9 @@
 
 namespace gannet::imap {
 
-// The view against the store: expunged UIDs (when allowed), new messages,
-// and flags that changed since the view's MODSEQ. Nothing is read past the
+// The view against the store, from what changed since the view's MODSEQ
+// only: the expunge tombstones, the MODSEQ index and the UIDs past the
+// last one known, never a scan of the mailbox. Nothing is read past the
 // mailbox record when nothing changed.
 void ImapSession::sync(bool expunges) {
   View& v = *view_;
@@ -22,45 +23,41 @@ void ImapSession::sync(bool expunges) {
       conn_.close("mailbox deleted");
       return 0;
     }
-    if (mb->highestmodseq == v.modseq && !(expunges && v.expunge_pending)) return 0;
-    auto now = t.messages(v.mailbox_id);
-    // Expunged: in the view, not in the store. Told from the last down, so
-    // that each sequence number is right when it is read.
-    std::vector<uint32_t> kept;
-    kept.reserve(now.size());
-    size_t j = 0;
-    bool gone = false;
-    for (uint32_t uid : v.uids) {
-      while (j < now.size() && now[j].uid < uid) j++;
-      if (j < now.size() && now[j].uid == uid) kept.push_back(uid);
-      else gone = true;
-    }
-    if (gone && expunges) {
-      std::vector<uint32_t> went;
+    if (mb->highestmodseq == v.modseq && !(expunges && !v.gone.empty())) return 0;
+    // Expunged: told only where the RFC allows, else kept for later.
+    for (uint32_t uid : t.expunged_since(v.mailbox_id, v.modseq))
+      if (std::binary_search(v.uids.begin(), v.uids.end(), uid)) v.gone.push_back(uid);
+    if (expunges && !v.gone.empty()) {
+      std::sort(v.gone.begin(), v.gone.end());
+      std::vector<uint32_t> kept, went;
+      kept.reserve(v.uids.size());
+      // Told from the last down, so each sequence number is right when read.
       for (size_t i = v.uids.size(); i-- > 0;) {
-        if (std::binary_search(kept.begin(), kept.end(), v.uids[i])) continue;
+        if (!std::binary_search(v.gone.begin(), v.gone.end(), v.uids[i])) continue;
         if (qresync_) went.push_back(v.uids[i]);
         else send("* " + std::to_string(i + 1) + " EXPUNGE");
       }
+      for (uint32_t uid : v.uids)
+        if (!std::binary_search(v.gone.begin(), v.gone.end(), uid)) kept.push_back(uid);
       vanished(went, false);  // QRESYNC says it by UID (RFC 7162 3.2.10)
       v.uids = std::move(kept);
+      v.gone.clear();
     }
-    v.expunge_pending = gone && !expunges;
     // Flags changed by others, for messages the client already knows.
     uint32_t known_last = v.uids.empty() ? 0 : v.uids.back();
-    for (auto& m : now) {
-      if (m.modseq <= v.modseq || m.uid > known_last) continue;
-      bool own = std::find(v.own.begin(), v.own.end(), std::make_pair(m.uid, m.modseq)) != v.own.end();
-      if (own) continue;
-      auto it = std::lower_bound(v.uids.begin(), v.uids.end(), m.uid);
-      if (it == v.uids.end() || *it != m.uid) continue;
-      send("* " + std::to_string(it - v.uids.begin() + 1) + " FETCH (UID " + std::to_string(m.uid) + " FLAGS " +
-           flags_text(m.flags, m.keywords) + (condstore_ ? " MODSEQ (" + std::to_string(m.modseq) + ")" : "") + ")");
+    for (uint32_t uid : t.changed_since(v.mailbox_id, v.modseq)) {
+      if (uid > known_last) break;  // ascending: the rest are new
+      auto it = std::lower_bound(v.uids.begin(), v.uids.end(), uid);
+      if (it == v.uids.end() || *it != uid) continue;
+      auto m = t.message(v.mailbox_id, uid);
+      if (!m || std::find(v.own.begin(), v.own.end(), std::make_pair(m->uid, m->modseq)) != v.own.end()) continue;
+      send("* " + std::to_string(it - v.uids.begin() + 1) + " FETCH (UID " + std::to_string(m->uid) + " FLAGS " +
+           flags_text(m->flags, m->keywords) + (condstore_ ? " MODSEQ (" + std::to_string(m->modseq) + ")" : "") + ")");
     }
-    // New messages.
+    // New messages: past the last UID the view has.
     size_t before = v.uids.size();
-    for (auto& m : now)
-      if (m.uid > known_last) v.uids.push_back(m.uid);
+    if (mb->uidnext > known_last + 1)
+      for (auto& m : t.messages(v.mailbox_id, known_last + 1)) v.uids.push_back(m.uid);
     if (v.uids.size() != before) send("* " + std::to_string(v.uids.size()) + " EXISTS");
     v.uidnext = mb->uidnext;
     v.modseq = mb->highestmodseq;

@@ -20,7 +20,7 @@ struct ImapSession::View {
   uint64_t modseq = 0;        // the store's HIGHESTMODSEQ when last told
   uint32_t first_unseen = 0;  // a sequence number; 0: none
   bool read_only = false;
-  bool expunge_pending = false;  // expunged in the store, not yet told
+  std::vector<uint32_t> gone;  // expunged in the store, not yet told (no EXPUNGE allowed then)
   std::vector<uint32_t> uids;
   // Changes this session made and told itself: sync does not tell them
   // again (UID, the MODSEQ the change got).

@@ -14,6 +14,7 @@ struct Dbs {
   MDB_dbi queue, queue_time;
   MDB_dbi expunged;  // (mailbox, MODSEQ) -> UID: what QRESYNC's VANISHED tells
   MDB_dbi changes;   // change number -> mailbox id: which mailboxes the last commits touched
+  MDB_dbi modseqs;   // (mailbox, MODSEQ) -> UID: what changed in a mailbox since a MODSEQ
 };
 
 // LMDB's handles behind a Txn or a Store, for the store's own files

@@ -43,6 +43,7 @@ std::unique_ptr<Store> Store::open(const std::string& dir, uint64_t map_size, st
       {&s->dbs_->messages, "messages", 0},   {&s->dbs_->bodies, "bodies", 0},
       {&s->dbs_->queue, "queue", 0},         {&s->dbs_->queue_time, "queue_time", 0},
       {&s->dbs_->expunged, "expunged", 0},      {&s->dbs_->changes, "changes", 0},
+      {&s->dbs_->modseqs, "modseqs", 0},
   };
   // Until 2026-12-02 a body's bytes had a table of their own, "body_data".
   if (MDB_dbi old; mdb_dbi_open(txn, "body_data", 0, &old) == 0) {

@@ -24,6 +24,13 @@ std::string key32x2(uint32_t a, uint32_t b) {
   put_be32(k, b);
   return k;
 }
+// (mailbox, MODSEQ): the key of the tombstone and MODSEQ indexes.
+std::string modseq_key(uint32_t mailbox_id, uint64_t modseq) {
+  std::string k = key32(mailbox_id);
+  put_be64(k, modseq);
+  return k;
+}
+
 std::string key64(uint64_t a) {
   std::string k;
   put_be64(k, a);
@@ -511,7 +518,8 @@ Status Txn::add_entry(Mailbox& mb, uint64_t body_id, uint64_t size, uint32_t fla
   mb.bytes += size;
   u->used_bytes += size;
   u->used_messages++;
-  for (Status s : {put(dbs_.messages, key32x2(mb.id, m.uid), encode(m)), save(mb), save(*u)})
+  for (Status s : {put(dbs_.messages, key32x2(mb.id, m.uid), encode(m)), save(mb), save(*u),
+                   index_modseq(mb.id, m.uid, 0, m.modseq)})
     if (s != Status::ok) return s;
   if (uid) *uid = m.uid;
   return Status::ok;
@@ -548,18 +556,39 @@ Status Txn::expunge(uint32_t mailbox_id, uint32_t uid) {
   }
   // The tombstone: a client that last saw an older MODSEQ learns the UID
   // went (QRESYNC's VANISHED), and so do other workers' sessions.
-  std::string tomb = key32(mailbox_id);
-  put_be64(tomb, mb->highestmodseq);
   for (Status s : {del(dbs_.messages, key32x2(mailbox_id, uid)), save(*mb), release_body(m->body_id),
-                   put(dbs_.expunged, tomb, key32(uid))})
+                   put(dbs_.expunged, modseq_key(mailbox_id, mb->highestmodseq), key32(uid)),
+                   index_modseq(mailbox_id, uid, m->modseq, 0)})
     if (s != Status::ok) return s;
   return Status::ok;
 }
 
+// A message's place in the MODSEQ index moves with its MODSEQ.
+Status Txn::index_modseq(uint32_t mailbox_id, uint32_t uid, uint64_t old_modseq, uint64_t new_modseq) {
+  if (old_modseq) {
+    Status s = del(dbs_.modseqs, modseq_key(mailbox_id, old_modseq));
+    if (s != Status::ok && s != Status::not_found) return s;  // a message from before the index
+  }
+  return new_modseq ? put(dbs_.modseqs, modseq_key(mailbox_id, new_modseq), key32(uid)) : Status::ok;
+}
+
+std::vector<uint32_t> Txn::changed_since(uint32_t mailbox_id, uint64_t since) {
+  std::vector<uint32_t> out;
+  std::string from = modseq_key(mailbox_id, since + 1);
+  MDB_cursor* cur;
+  if (mdb_cursor_open(txn_, dbs_.modseqs, &cur) != 0) return out;
+  MDB_val k = val(from), v;
+  for (int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 && view(k).substr(0, 4) == from.substr(0, 4);
+       rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+    if (v.mv_size == 4) out.push_back(get_be32(static_cast<const char*>(v.mv_data)));
+  mdb_cursor_close(cur);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 std::vector<uint32_t> Txn::expunged_since(uint32_t mailbox_id, uint64_t since) {
   std::vector<uint32_t> out;
-  std::string from = key32(mailbox_id);
-  put_be64(from, since + 1);
+  std::string from = modseq_key(mailbox_id, since + 1);
   MDB_cursor* cur;
   if (mdb_cursor_open(txn_, dbs_.expunged, &cur) != 0) return out;
   MDB_val k = val(from), v;
@@ -593,10 +622,12 @@ Status Txn::set_flags(uint32_t mailbox_id, uint32_t uid, uint32_t flags, const s
   auto mb = mailbox_by_id(mailbox_id);
   auto m = message(mailbox_id, uid);
   if (!mb || !m) return Status::not_found;
+  uint64_t old_modseq = m->modseq;
   m->flags = flags;
   m->keywords = keywords;
   m->modseq = ++mb->highestmodseq;
   if (Status s = put(dbs_.messages, key32x2(mailbox_id, uid), encode(*m)); s != Status::ok) return s;
+  if (Status s = index_modseq(mailbox_id, uid, old_modseq, m->modseq); s != Status::ok) return s;
   return save(*mb);
 }
 

@@ -79,6 +79,9 @@ class Txn {
   // once; `after` becomes the last change. False when the log no longer
   // goes back that far: then any mailbox may have changed.
   bool changed_mailboxes(uint64_t& after, std::vector<uint32_t>& ids);
+  // The UIDs of a mailbox's messages whose MODSEQ is above `since` (added
+  // or changed since), ascending: one range scan of the MODSEQ index.
+  std::vector<uint32_t> changed_since(uint32_t mailbox_id, uint64_t since);
   // The UIDs expunged from a mailbox with a MODSEQ above `since`, ascending.
   std::vector<uint32_t> expunged_since(uint32_t mailbox_id, uint64_t since);
   std::optional<std::string_view> body(uint64_t body_id);  // valid while the txn lives
@@ -151,6 +154,7 @@ class Txn {
   Status save(const Mailbox&);
   Status release_body(uint64_t body_id);
   Status drop_tombstones(uint32_t mailbox_id);
+  Status index_modseq(uint32_t mailbox_id, uint32_t uid, uint64_t old_modseq, uint64_t new_modseq);
   Status add_entry(Mailbox& mb, uint64_t body_id, uint64_t size, uint32_t flags, int64_t date,
                    const std::vector<std::string>& keywords, uint32_t* uid);
   Status status_of(int rc);

@@ -246,6 +246,24 @@ TEST_CASE("an expunge leaves a tombstone with its MODSEQ; the mailbox takes them
   CHECK(since(0).empty());
 }
 
+TEST_CASE("the MODSEQ index names what was added or changed since a MODSEQ, and forgets the expunged") {
+  StoreRig r;
+  for (int i = 0; i < 4; i++)
+    REQUIRE(r.write([&](Txn& t) { return t.deliver("Subject: a\r\n\r\nx\r\n", {r.alice}, 1000); }) == Status::ok);
+  Mailbox inbox = r.mailbox(r.alice, "INBOX");
+  auto changed = [&](uint64_t m) { return r.store->read([&](Txn& t) { return t.changed_since(inbox.id, m); }); };
+  CHECK(changed(0) == std::vector<uint32_t>{1, 2, 3, 4});
+  uint64_t mark = inbox.highestmodseq;
+  CHECK(changed(mark).empty());
+  REQUIRE(r.write([&](Txn& t) { return t.set_flags(inbox.id, 3, FLAG_SEEN, {}); }) == Status::ok);
+  REQUIRE(r.write([&](Txn& t) { return t.set_flags(inbox.id, 1, FLAG_FLAGGED, {"$x"}); }) == Status::ok);
+  CHECK(changed(mark) == std::vector<uint32_t>{1, 3});
+  REQUIRE(r.write([&](Txn& t) { return t.expunge(inbox.id, 3); }) == Status::ok);
+  CHECK(changed(mark) == std::vector<uint32_t>{1});
+  CHECK(changed(0) == std::vector<uint32_t>{1, 2, 4});  // one entry a message: its latest MODSEQ
+  CHECK(r.problems().empty());
+}
+
 TEST_CASE("quota is enforced at delivery, and a failed delivery leaves nothing behind") {
   StoreRig r;
   REQUIRE(r.write([](Txn& t) { return t.set_quota("alice@example.test", 100, 2); }) == Status::ok);
