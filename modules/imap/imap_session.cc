@@ -186,7 +186,13 @@ void ImapSession::on_line(std::string_view line) {
     wire.swap(cmd_);
     return run(wire);
   }
-  if (lit->size > *conf_.max_literal) {
+  // Only an APPEND's message may be as big as imap_max_literal_size: it
+  // streams to a MessageBuffer. Any other literal (a password, a mailbox
+  // name, a search string) joins the command and counts in its limit, so
+  // no client, logged in or not, makes the worker hold more than that.
+  bool message = literal_is_message(line);
+  uint64_t room = message ? *conf_.max_literal : *conf_.max_command - std::min<uint64_t>(cmd_.size(), *conf_.max_command);
+  if (lit->size > room) {
     drop_command();
     if (lit->sync) return send(tag + " NO [TOOBIG] Literal too big");
     // A non-synchronising literal is already on its way: the stream
@@ -195,7 +201,6 @@ void ImapSession::on_line(std::string_view line) {
     state_ = State::logout;
     return conn_.close("literal too big");
   }
-  bool message = literal_is_message(line);
   if (message) begin_message_literal(line, lit->size);
   else cmd_ += "\r\n";
   if (lit->sync) send("+ Ready for literal data");

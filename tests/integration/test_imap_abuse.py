@@ -83,6 +83,10 @@ class ImapAbuseTest(ImapBase):
         self.assertEqual(self.until_tagged(f, "a")[-1], "a NO [TOOBIG] Literal too big")
         s.sendall(b"b LOGIN {18446744073709551616}\r\n")
         self.assertEqual(self.until_tagged(f, "b")[-1], "b BAD Invalid literal")
+        # Only an APPEND's message may be big: a 1 MiB password is refused
+        # before a byte of it is taken, logged in or not.
+        s.sendall(b"p LOGIN alice {1048576}\r\n")
+        self.assertEqual(self.until_tagged(f, "p")[-1], "p NO [TOOBIG] Literal too big")
         s.sendall(b"c LOGIN {5}\r\n")
         self.assertEqual(f.readline(), b"+ Ready for literal data\r\n")
         s.close()  # unterminated: the client just goes
