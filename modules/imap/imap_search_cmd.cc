@@ -3,6 +3,8 @@
 // and must not hold the loop or a snapshot of the store for long.
 #include <uv.h>
 
+#include <deque>
+
 #include "imap_search.h"
 #include "imap_session.h"
 #include "imap_view.h"
@@ -27,7 +29,38 @@ struct SearchJob {
   std::vector<uint32_t> found_uids;  // for SAVE
   uint64_t highest = 0;  // of the matches' MODSEQs
   std::function<void(SearchJob&)> done;
+  std::shared_ptr<bool> alive;  // the session's: a search it no longer waits for is not run
 };
+
+void run_search(SearchJob& j);  // below, on a pool thread
+
+// At most kMaxSearching searches of a worker on the thread pool at once;
+// the rest wait here. Body searches of big mailboxes, however many, then
+// never hold every pool thread, so the store's commits (every session's
+// replies) and logins go on beside them.
+constexpr int kMaxSearching = 1;
+int searching = 0;
+std::deque<SearchJob*> waiting;
+
+void start_searches(uv_loop_t* loop) {
+  while (searching < kMaxSearching && !waiting.empty()) {
+    SearchJob* job = waiting.front();
+    waiting.pop_front();
+    if (!*job->alive) {
+      delete job;
+      continue;
+    }
+    searching++;
+    uv_queue_work(
+        loop, &job->req, [](uv_work_t* r) { run_search(*static_cast<SearchJob*>(r->data)); },
+        [](uv_work_t* r, int) {
+          std::unique_ptr<SearchJob> j(static_cast<SearchJob*>(r->data));
+          searching--;
+          start_searches(r->loop);
+          j->done(*j);
+        });
+  }
+}
 
 void run_search(SearchJob& j) {
   uint32_t last_seq = static_cast<uint32_t>(j.uids.size()), last_uid = j.uids.empty() ? 0 : j.uids.back();
@@ -138,13 +171,10 @@ void ImapSession::cmd_search(const Command& c) {
     tagged(tag, name == "UID SEARCH" ? name : "SEARCH", "OK " + name + " completed");
     ready();
   };
+  job->alive = alive_;
   busy();
-  uv_queue_work(
-      conn_.worker().loop(), &job->req, [](uv_work_t* r) { run_search(*static_cast<SearchJob*>(r->data)); },
-      [](uv_work_t* r, int) {
-        std::unique_ptr<SearchJob> j(static_cast<SearchJob*>(r->data));
-        j->done(*j);
-      });
+  waiting.push_back(job);
+  start_searches(conn_.worker().loop());
 }
 
 // A sequence set as a command gives it: "$" is the saved search result.
