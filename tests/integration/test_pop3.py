@@ -3,9 +3,13 @@
 sees the mailbox, DELE and QUIT durably, and a dropped session that
 deletes nothing."""
 import imaplib
+import os
 import poplib
+import shutil
 import socket
 import ssl
+import subprocess
+import unittest
 
 from harness import free_port, main
 from smtp_harness import SmtpTest
@@ -14,7 +18,8 @@ MESSAGE = (b"From: Bob <bob@example.net>\r\nTo: alice@example.test\r\nSubject: h
            b"First line.\r\n.starts with a dot\r\nThird line.\r\n")
 
 
-class Pop3Test(SmtpTest):
+class Pop3Base(SmtpTest):
+    """SMTP, POP3 on STLS, on TLS and in plaintext, and IMAP beside them."""
 
     def setUp(self):
         self.pop3, self.pop3s, self.pop3_plain, self.imap = free_port(), free_port(), free_port(), free_port()
@@ -43,6 +48,9 @@ class Pop3Test(SmtpTest):
         p = poplib.POP3("127.0.0.1", self.pop3, timeout=20)
         p.stls(context=self.tls())
         return p
+
+
+class Pop3Test(Pop3Base):
 
     def test_login_only_after_stls_and_a_wrong_password_waits(self):
         p = poplib.POP3("127.0.0.1", self.pop3, timeout=20)
@@ -132,6 +140,64 @@ class Pop3Test(SmtpTest):
         self.assertTrue(replies[3].startswith(b"+OK 1 "))
         self.assertEqual(replies[4:], [b"+OK\r\n", b"-ERR Bad command line\r\n", b"-ERR Bad command line\r\n",
                                        b"-ERR No such message\r\n", b"+OK Bye\r\n"])
+
+    def test_a_megabyte_line_and_ten_thousand_pipelined_commands(self):
+        self.deliver()
+        s = socket.create_connection(("127.0.0.1", self.pop3_plain), timeout=20)
+        f = s.makefile("rb")
+        f.readline()
+        s.sendall(b"USER " + b"x" * (1 << 20) + b"\r\nNOOP\r\n")
+        self.assertEqual(f.readline(), b"-ERR Line too long\r\n")
+        self.assertEqual(f.readline(), b"-ERR Log in first\r\n")
+        s.sendall(b"USER alice@example.test\r\nPASS alice-pw\r\n")
+        self.assertTrue(f.readline().startswith(b"+OK"))
+        self.assertTrue(f.readline().startswith(b"+OK Logged in"))
+        s.sendall(b"STAT\r\n" * 10000)
+        for _ in range(10000):
+            self.assertTrue(f.readline().startswith(b"+OK 1 "))
+        s.sendall(b"QUIT\r\n")
+        self.assertEqual(f.readline(), b"+OK Bye\r\n")
+
+
+FETCHMAIL = shutil.which("fetchmail")
+
+@unittest.skipUnless(FETCHMAIL, "fetchmail is not installed (apt-get install fetchmail)")
+class FetchmailTest(Pop3Base):
+    """fetchmail downloads 100 messages over POP3 with STLS into an mbox;
+    run again, it fetches nothing twice."""
+
+    def fetch(self, rc, mbox):
+        r = subprocess.run([FETCHMAIL, "-f", rc, "--nosyslog", "--mda", f"cat >> {mbox}", "-v"],
+                           capture_output=True, text=True, timeout=120,
+                           env={**os.environ, "HOME": self.g.dir, "FETCHMAILHOME": self.g.dir})
+        return r.returncode, r.stdout + r.stderr
+
+    def test_fetchmail_downloads_everything_once(self):
+        sent = [MESSAGE.replace(b"hello", b"message %d" % i) for i in range(100)]
+        with self.smtp() as s:
+            for m in sent:
+                s.sendmail("bob@example.net", ["alice@example.test"], m)
+        stored = self.inbox("alice")
+        rc = os.path.join(self.g.dir, "fetchmailrc")
+        mbox = os.path.join(self.g.dir, "mbox")
+        with open(rc, "w") as f:
+            f.write(f'poll 127.0.0.1 service {self.pop3} protocol pop3 auth password\n'
+                    f'  user "alice@example.test" password "alice-pw" sslproto tls1.2+ no sslcertck\n'
+                    f'  keep\n')
+        os.chmod(rc, 0o600)
+        code, out = self.fetch(rc, mbox)
+        self.assertEqual(code, 0, out)
+        self.assertIn("STLS", out)
+        with open(mbox, "rb") as f:
+            got = f.read()
+        for m in stored:  # every message as stored, byte for byte (fetchmail adds its own Received)
+            self.assertIn(m[m.index(b"From: Bob"):].replace(b"\r\n", b"\n"), got.replace(b"\r\n", b"\n"))
+        self.assertEqual(got.count(b"Subject: message "), 100)
+        # Again: UIDL tells fetchmail it has them all (keep + its .fetchids).
+        code, out = self.fetch(rc, mbox)
+        self.assertEqual(code, 1, out)  # fetchmail's "no mail"
+        with open(mbox, "rb") as f:
+            self.assertEqual(f.read().count(b"Subject: message "), 100)
 
 
 if __name__ == "__main__":
