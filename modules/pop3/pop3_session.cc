@@ -1,6 +1,9 @@
 // The POP3 session (RFC 1939, RFC 2449 CAPA, RFC 2595 STLS, RFC 5034 AUTH).
 #include "pop3_session.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+
 #include <cstdio>
 
 #include "log.h"
@@ -52,8 +55,22 @@ std::unique_ptr<Session> make_session(Connection& c) { return std::make_unique<P
 
 Pop3Session::Pop3Session(Connection& c) : conn_(c), conf_(c.server().conf<Pop3Conf>(pop3_module)) {}
 
+namespace {
+
+// Closing the lock file drops the lock; on the pool, as every file call.
+void close_file(uv_loop_t* loop, int fd) {
+  auto* req = new uv_fs_t;
+  uv_fs_close(loop, req, fd, [](uv_fs_t* r) {
+    uv_fs_req_cleanup(r);
+    delete r;
+  });
+}
+
+}  // namespace
+
 Pop3Session::~Pop3Session() {
   *alive_ = false;
+  if (lock_fd_ >= 0) close_file(conn_.worker().loop(), lock_fd_);
   if (timer_)
     uv_close(reinterpret_cast<uv_handle_t*>(timer_), [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
 }
@@ -210,22 +227,58 @@ void Pop3Session::auth_result(auth::Exchange::Result r) {
   ready();
 }
 
-// The maildrop: INBOX as it is now, numbered from 1, fixed for the session.
+// One POP3 session a maildrop (RFC 2449 [IN-USE], as Dovecot does by
+// default): an flock on a file in the store's directory, which any worker
+// sees and which goes with the process if it dies. Opened on the pool.
 void Pop3Session::logged_in(const std::string& user) {
   auto u = auth::enabled_user(user);
-  bool ok = u && worker_store()->read([&](store::Txn& t) {
-    auto inbox = t.mailbox(u->id, "INBOX");
-    if (!inbox && (t.ensure_default_mailboxes(u->id), !(inbox = t.mailbox(u->id, "INBOX")))) return false;
-    mailbox_ = inbox->id;
-    uidvalidity_ = inbox->uidvalidity;
-    for (auto& m : t.messages(inbox->id)) drop_.push_back({m.uid, m.size, m.body_id});
-    return true;
+  if (!u) {
+    reply("-ERR [AUTH] Authentication failed.");
+    return ready();
+  }
+  struct Open {
+    uv_fs_t req;
+    Pop3Session* session;
+    std::shared_ptr<bool> alive;
+    store::User user;
+  };
+  auto* o = new Open{{}, this, alive_, *u};
+  o->req.data = o;
+  std::string path = worker_store_dir() + "/pop3-" + std::to_string(u->id) + ".lock";
+  uv_fs_open(conn_.worker().loop(), &o->req, path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600, [](uv_fs_t* r) {
+    std::unique_ptr<Open> o(static_cast<Open*>(r->data));
+    int fd = static_cast<int>(r->result);
+    uv_fs_req_cleanup(r);
+    if (!*o->alive) {
+      if (fd >= 0) close_file(r->loop, fd);
+      return;
+    }
+    o->session->locked(o->user, fd);
   });
-  if (!ok) {
+}
+
+void Pop3Session::locked(const store::User& user, int fd) {
+  if (fd < 0) {
     reply("-ERR [SYS/TEMP] Mailbox not available");
     return ready();
   }
-  conn_.set_user(u->address);
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {  // never waits: another session has it
+    close_file(conn_.worker().loop(), fd);
+    reply("-ERR [IN-USE] Mailbox is in use by another POP3 session");
+    return ready();
+  }
+  lock_fd_ = fd;
+  // The maildrop: INBOX as it is now, numbered from 1, fixed for the
+  // session; empty for a user who never had mail (no INBOX yet).
+  worker_store()->read([&](store::Txn& t) {
+    auto inbox = t.mailbox(user.id, "INBOX");
+    if (!inbox) return 0;
+    mailbox_ = inbox->id;
+    uidvalidity_ = inbox->uidvalidity;
+    for (auto& m : t.messages(inbox->id)) drop_.push_back({m.uid, m.size, m.body_id});
+    return 0;
+  });
+  conn_.set_user(user.address);
   state_ = State::transaction;
   reply("+OK Logged in.");
   ready();

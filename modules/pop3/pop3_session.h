@@ -16,6 +16,7 @@
 #include "module.h"
 #include "pop3_module.h"
 #include "pop3_parse.h"
+#include "store/records.h"
 
 namespace gannet::pop3 {
 
@@ -50,6 +51,7 @@ class Pop3Session final : public Session {
   void cmd_auth(const Command& c);
   void auth_result(auth::Exchange::Result r);
   void logged_in(const std::string& user);
+  void locked(const store::User& u, int fd);  // the maildrop's lock file is open
   void login_failed(const std::string& name, std::string_view mech, const char* why = "");
   void cmd_list(const Command& c, bool uidl);
   void cmd_retr(const Command& c, bool top);
@@ -68,6 +70,7 @@ class Pop3Session final : public Session {
   std::unique_ptr<Sending> sending_;
   std::unique_ptr<auth::Exchange> auth_;
   uv_timer_t* timer_ = nullptr;
+  int lock_fd_ = -1;  // holds the maildrop's flock for the session's life
   bool busy_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

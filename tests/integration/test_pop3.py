@@ -11,7 +11,7 @@ import ssl
 import subprocess
 import unittest
 
-from harness import free_port, main
+from harness import free_port, main, wait_for
 from smtp_harness import SmtpTest
 
 MESSAGE = (b"From: Bob <bob@example.net>\r\nTo: alice@example.test\r\nSubject: hello\r\n\r\n"
@@ -113,10 +113,19 @@ class Pop3Test(Pop3Base):
         self.deliver()  # arrives during the session: not in its maildrop
         self.assertEqual(p.stat()[0], 1)
         p.dele(1)
-        p.sock.close()  # no QUIT: no UPDATE
-        q = poplib.POP3("127.0.0.1", self.pop3_plain, timeout=20)
-        q.user("alice@example.test")
-        q.pass_("alice-pw")
+        p.close()  # no QUIT: no UPDATE
+
+        def login():  # [IN-USE] until the server has seen the drop
+            q = poplib.POP3("127.0.0.1", self.pop3_plain, timeout=20)
+            q.user("alice@example.test")
+            try:
+                q.pass_("alice-pw")
+                return q
+            except poplib.error_proto as e:
+                self.assertIn(b"[IN-USE]", e.args[0])
+                q.quit()
+                return None
+        q = wait_for(login, what="the dropped session's lock to go")
         self.assertEqual(q.stat()[0], 2)
         resp, lines, _ = q.retr(1)
         q.quit()
@@ -126,6 +135,20 @@ class Pop3Test(Pop3Base):
         c.select("INBOX")
         self.assertEqual(c.fetch("1:2", "FLAGS")[1], [b"1 (FLAGS (\\Seen))", b"2 (FLAGS ())"], "RETR sets \\Seen")
         c.logout()
+
+    def test_one_session_a_maildrop_and_a_user_without_mail(self):
+        p = poplib.POP3("127.0.0.1", self.pop3_plain, timeout=20)
+        p.user("alice@example.test")
+        p.pass_("alice-pw")
+        self.assertEqual(p.stat(), (0, 0))  # no mail yet: no INBOX, an empty maildrop
+        q = poplib.POP3("127.0.0.1", self.pop3_plain, timeout=20)
+        q.user("alice@example.test")
+        with self.assertRaisesRegex(poplib.error_proto, r"-ERR \[IN-USE\]"):
+            q.pass_("alice-pw")
+        p.quit()
+        q.user("alice@example.test")
+        self.assertTrue(q.pass_("alice-pw").startswith(b"+OK"))
+        q.quit()
 
     def test_pipelined_commands_and_garbage(self):
         self.deliver()
