@@ -156,7 +156,9 @@ void Pop3Session::command(const Command& c) {
 }
 
 void Pop3Session::cmd_capa() {
-  std::string caps = "+OK\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nPIPELINING\r\nAUTH-RESP-CODE\r\nIMPLEMENTATION Gannet\r\n";
+  // EXPIRE NEVER: the server deletes nothing by itself (RFC 2449 6.7).
+  std::string caps =
+      "+OK\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nPIPELINING\r\nAUTH-RESP-CODE\r\nEXPIRE NEVER\r\nIMPLEMENTATION Gannet\r\n";
   if (state_ == State::authorization) {
     if (conn_.can_start_tls()) caps += "STLS\r\n";
     if (may_log_in()) caps += "USER\r\nSASL " + std::string(auth::kMechanisms) + "\r\n";

@@ -136,6 +136,28 @@ class Pop3Test(Pop3Base):
         self.assertEqual(c.fetch("1:2", "FLAGS")[1], [b"1 (FLAGS (\\Seen))", b"2 (FLAGS ())"], "RETR sets \\Seen")
         c.logout()
 
+    def test_a_message_expunged_over_imap_meanwhile(self):
+        self.deliver()
+        self.deliver(MESSAGE.replace(b"hello", b"second"))
+        p = poplib.POP3("127.0.0.1", self.pop3_plain, timeout=20)
+        self.assertIn("EXPIRE", p.capa())
+        p.user("alice@example.test")
+        p.pass_("alice-pw")
+        c = imaplib.IMAP4("127.0.0.1", self.imap, timeout=20)
+        c.login("alice@example.test", "alice-pw")
+        c.select("INBOX")
+        c.store("1", "+FLAGS", "(\\Deleted)")
+        c.expunge()
+        c.logout()
+        with self.assertRaisesRegex(poplib.error_proto, r"-ERR \[SYS/PERM\]"):
+            p.retr(1)
+        self.assertTrue(p.retr(2)[0].startswith(b"+OK"))
+        p.dele(1)  # already gone: QUIT must not fail for it, nor take anything else
+        p.quit()
+        stored = self.inbox("alice")
+        self.assertEqual(len(stored), 1)
+        self.assertIn(b"Subject: second", stored[0])
+
     def test_one_session_a_maildrop_and_a_user_without_mail(self):
         p = poplib.POP3("127.0.0.1", self.pop3_plain, timeout=20)
         p.user("alice@example.test")
