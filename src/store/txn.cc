@@ -572,11 +572,13 @@ Status Txn::index_modseq(uint32_t mailbox_id, uint32_t uid, uint64_t old_modseq,
   return new_modseq ? put(dbs_.modseqs, modseq_key(mailbox_id, new_modseq), key32(uid)) : Status::ok;
 }
 
-std::vector<uint32_t> Txn::changed_since(uint32_t mailbox_id, uint64_t since) {
+// The UIDs a (mailbox, MODSEQ) index names past `since`, ascending by UID:
+// the MODSEQ index and the tombstones are read alike.
+std::vector<uint32_t> Txn::uids_after(unsigned dbi, uint32_t mailbox_id, uint64_t since) {
   std::vector<uint32_t> out;
   std::string from = modseq_key(mailbox_id, since + 1);
   MDB_cursor* cur;
-  if (mdb_cursor_open(txn_, dbs_.modseqs, &cur) != 0) return out;
+  if (mdb_cursor_open(txn_, dbi, &cur) != 0) return out;
   MDB_val k = val(from), v;
   for (int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 && view(k).substr(0, 4) == from.substr(0, 4);
        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
@@ -586,18 +588,12 @@ std::vector<uint32_t> Txn::changed_since(uint32_t mailbox_id, uint64_t since) {
   return out;
 }
 
+std::vector<uint32_t> Txn::changed_since(uint32_t mailbox_id, uint64_t since) {
+  return uids_after(dbs_.modseqs, mailbox_id, since);
+}
+
 std::vector<uint32_t> Txn::expunged_since(uint32_t mailbox_id, uint64_t since) {
-  std::vector<uint32_t> out;
-  std::string from = modseq_key(mailbox_id, since + 1);
-  MDB_cursor* cur;
-  if (mdb_cursor_open(txn_, dbs_.expunged, &cur) != 0) return out;
-  MDB_val k = val(from), v;
-  for (int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 && view(k).substr(0, 4) == from.substr(0, 4);
-       rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
-    if (v.mv_size == 4) out.push_back(get_be32(static_cast<const char*>(v.mv_data)));
-  mdb_cursor_close(cur);
-  std::sort(out.begin(), out.end());
-  return out;
+  return uids_after(dbs_.expunged, mailbox_id, since);
 }
 
 // A mailbox that goes takes its tombstones along.

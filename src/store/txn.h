@@ -154,6 +154,7 @@ class Txn {
   Status save(const Mailbox&);
   Status release_body(uint64_t body_id);
   Status drop_tombstones(uint32_t mailbox_id);
+  std::vector<uint32_t> uids_after(unsigned dbi, uint32_t mailbox_id, uint64_t since);
   Status index_modseq(uint32_t mailbox_id, uint32_t uid, uint64_t old_modseq, uint64_t new_modseq);
   Status add_entry(Mailbox& mb, uint64_t body_id, uint64_t size, uint32_t flags, int64_t date,
                    const std::vector<std::string>& keywords, uint32_t* uid);
