@@ -208,8 +208,6 @@ bool matches(std::string_view name, std::string_view pattern) {
   return !name.empty() && name[0] == pattern[0] && matches(name.substr(1), pattern.substr(1));
 }
 
-bool is_string(const Arg& a) { return a.kind == Arg::Kind::atom || a.kind == Arg::Kind::string; }
-
 }  // namespace
 
 // LIST [(selection)] reference pattern|(patterns) [RETURN (options)]
@@ -227,7 +225,7 @@ void ImapSession::list(const Command& c, bool lsub) {
     }
     i++;
   }
-  if (a.size() < i + 2 || !is_string(a[i]) || (!is_string(a[i + 1]) && a[i + 1].kind != Arg::Kind::list))
+  if (a.size() < i + 2 || !a[i].is_string() || (!a[i + 1].is_string() && a[i + 1].kind != Arg::Kind::list))
     return tagged(c, "BAD Syntax: " + c.name + " reference pattern");
   std::string reference = a[i].text;
   std::vector<std::string> patterns;

@@ -23,6 +23,8 @@ struct Arg {
   std::string text;        // an atom as written, or a string's octets
   std::vector<Arg> items;  // a list's
   bool is(std::string_view upper) const;  // an atom equal to upper, any case
+  // An astring: what may name a mailbox, a user, a search string.
+  bool is_string() const { return kind == Kind::atom || kind == Kind::string; }
 };
 
 struct Command {

@@ -51,8 +51,6 @@ std::optional<int64_t> sent_day(std::string_view value) {
   return parse_day(d);
 }
 
-bool is_string(const Arg& a) { return a.kind == Arg::Kind::atom || a.kind == Arg::Kind::string; }
-
 // ASCII letters fold; the rest must match as octets.
 bool contains(std::string_view hay, std::string_view needle) {
   if (needle.empty()) return true;
@@ -69,7 +67,7 @@ class Parser {
   std::optional<std::string> all(SearchKey& out) {
     out.kind = SearchKey::and_;
     if (pos_ < args_.size() && args_[pos_].is("CHARSET")) {
-      if (++pos_ >= args_.size() || !is_string(args_[pos_])) return "CHARSET needs a name";
+      if (++pos_ >= args_.size() || !args_[pos_].is_string()) return "CHARSET needs a name";
       const std::string& cs = args_[pos_++].text;
       if (!iequals(cs, "UTF-8") && !iequals(cs, "US-ASCII")) return "charset";
     }
@@ -99,7 +97,7 @@ class Parser {
     if (a.kind != Arg::Kind::atom) return "bad search key";
     std::string name = to_upper(a.text);
     auto string_arg = [&](std::string& into) -> bool {
-      if (pos >= args.size() || !is_string(args[pos])) return false;
+      if (pos >= args.size() || !args[pos].is_string()) return false;
       into = args[pos++].text;
       return true;
     };

@@ -72,8 +72,6 @@ const CommandRow command_table[] = {
     {"UID SEARCH", 4, &ImapSession::cmd_search},
 };
 
-bool is_string(const Arg& a) { return a.kind == Arg::Kind::atom || a.kind == Arg::Kind::string; }
-
 }  // namespace
 
 std::unique_ptr<Session> make_session(Connection& c) { return std::make_unique<ImapSession>(c); }
@@ -278,7 +276,7 @@ void ImapSession::cmd_starttls(const Command& c) {
 }
 
 void ImapSession::cmd_login(const Command& c) {
-  if (c.args.size() != 2 || !is_string(c.args[0]) || !is_string(c.args[1]))
+  if (c.args.size() != 2 || !c.args[0].is_string() || !c.args[1].is_string())
     return tagged(c, "BAD Syntax: LOGIN user password");
   if (!may_log_in()) return tagged(c, "NO [PRIVACYREQUIRED] Use STARTTLS first");
   busy();
@@ -406,7 +404,7 @@ void ImapSession::cmd_namespace(const Command& c) {
 }
 
 std::optional<std::string> ImapSession::mailbox_name(const Arg& a) const {
-  if (!is_string(a)) return std::nullopt;
+  if (!a.is_string()) return std::nullopt;
   auto name = utf8_ ? (valid_utf8(a.text) ? std::optional<std::string>(a.text) : std::nullopt)
                     : store::mutf7_decode(a.text);
   // INBOX is INBOX in any case, and so is it as the parent of others.
