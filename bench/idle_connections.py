@@ -354,7 +354,7 @@ def start_time(pid: int) -> int | None:
     try:
         with open(f"/proc/{pid}/stat") as f:
             return int(f.read().rsplit(")", 1)[1].split()[19])
-    except (FileNotFoundError, IndexError, ValueError):
+    except (OSError, IndexError, ValueError):  # gone, or going (ESRCH)
         return None
 
 
@@ -507,21 +507,38 @@ def dovecot_identity() -> tuple[str, str, list[str]]:
 class Dovecot(Server):
     """A private, unprivileged Dovecot IMAP instance on a loopback port, in
     Dovecot's high-performance login mode (service_count = 0), with as many
-    imap-login processes as Gannet has workers."""
+    imap-login processes as Gannet has workers; with `pop3_port`, POP3 too,
+    its pop3-login processes in the same mode. `logins` are the users
+    (name, password) of its passwd-file; `login` alone is one."""
 
     def __init__(self, directory: str, port: int, connections: int, login_processes: int,
-                 login: tuple[str, str] = ("alice", "secret"), mail_fsync: str = "never"):
+                 login: tuple[str, str] = ("alice", "secret"), mail_fsync: str = "never",
+                 logins: list[tuple[str, str]] | None = None, pop3_port: int | None = None):
         super().__init__()
         self.dir, self.port = directory, port
         user, group, self.prefix = dovecot_identity()
         for sub in ("run", "state", "home"):
             os.makedirs(os.path.join(directory, sub), exist_ok=True)
         with open(os.path.join(directory, "passwd"), "w") as f:
-            f.write(f"{login[0]}:{{PLAIN}}{login[1]}\n")
+            f.writelines(f"{name}:{{PLAIN}}{password}\n" for name, password in (logins or [login]))
         self.conf = os.path.join(directory, "dovecot.conf")
         limit = connections + 100
+        pop3 = "" if pop3_port is None else f"""service pop3-login {{
+  inet_listener pop3 {{
+    address = {HOST}
+    port = {pop3_port}
+  }}
+  inet_listener pop3s {{
+    port = 0
+  }}
+  chroot =
+  service_count = 0
+  process_min_avail = {login_processes}
+  client_limit = {limit}
+}}
+"""
         with open(self.conf, "w") as f:
-            f.write(f"""protocols = imap
+            f.write(f"""protocols = imap{" pop3" if pop3_port is not None else ""}
 listen = {HOST}
 base_dir = {directory}/run
 state_dir = {directory}/state
@@ -563,7 +580,7 @@ service imap-login {{
 service anvil {{
   chroot =
 }}
-""")
+{pop3}""")
         if os.geteuid() == 0:
             for base, dirs, files in os.walk(directory):
                 for name in [base] + [os.path.join(base, n) for n in dirs + files]:

@@ -455,10 +455,11 @@ def fetch_items(resp: list[bytes]) -> dict[str, object]:
 
 class Gannet(Server):
     """build/gannet with 2 workers, a store in DIR/store and two IMAP
-    servers: plaintext (LOGIN allowed, loopback) and implicit TLS."""
+    servers: plaintext (LOGIN allowed, loopback) and implicit TLS; then
+    `more_servers`, server blocks for the mail block."""
 
     def __init__(self, binary: str, directory: str, workers: int, port: int, tls_port: int,
-                 cert: tuple[str, str]):
+                 cert: tuple[str, str], more_servers: str = ""):
         super().__init__()
         self.binary, self.dir, self.workers, self.port = binary, directory, workers, port
         self.conf = os.path.join(directory, "gannet.conf")
@@ -473,7 +474,7 @@ mail {{
   server {{ listen {HOST}:{port}; protocol imap; imap_auth_plaintext on; }}
   server {{ listen {HOST}:{tls_port} ssl; protocol imap;
            ssl_certificate {cert[0]}; ssl_certificate_key {cert[1]}; }}
-}}
+{more_servers}}}
 """)
 
     def ctl(self, *args: str, stdin: str = "") -> str:
@@ -484,9 +485,10 @@ mail {{
             raise BenchError(f"gannetctl {' '.join(args)}: {r.stderr.strip() or r.stdout.strip()}")
         return r.stdout
 
-    def create_user(self) -> None:
-        self.ctl("domain", "add", USER.split("@")[1])
-        self.ctl("user", "add", USER, "--password-stdin", stdin=PASSWORD + "\n")
+    def create_user(self, user: str = USER, password: str = PASSWORD) -> None:
+        with contextlib.suppress(BenchError):  # the domain may be there already
+            self.ctl("domain", "add", user.split("@")[1])
+        self.ctl("user", "add", user, "--password-stdin", stdin=password + "\n")
 
     def measured_pids(self) -> list[int]:
         return tree(self.proc.pid)  # the workers; the master holds no sessions

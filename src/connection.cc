@@ -297,29 +297,50 @@ void Connection::write(std::string_view data) {
       }
       data.remove_prefix(n);
     }
-  } else {
+  } else if (processing_ || pending_output() > 0) {
     wire_out_.append(data);
+  } else {
+    return send_now(data);
   }
   if (!processing_) flush();
 }
 
+// Nothing is queued: the socket takes what it can straight from the
+// caller's memory (a message in the store's map), and only the rest is
+// copied to wait for it.
+void Connection::send_now(std::string_view data) {
+  bytes_out_ += data.size();  // on the wire, as bytes_in_: all of it goes now or via inflight_
+  uv_buf_t buf = uv_buf_init(const_cast<char*>(data.data()), static_cast<unsigned>(data.size()));
+  int n = uv_try_write(reinterpret_cast<uv_stream_t*>(&tcp_), &buf, 1);
+  if (n == static_cast<int>(data.size())) return sent_all();
+  if (n < 0 && n != UV_EAGAIN) return abort("write error");
+  wire_out_.assign(data.substr(n > 0 ? static_cast<size_t>(n) : 0));
+  send_rest();
+}
+
 void Connection::flush() {
   if (closed_ || !inflight_.empty() || wire_out_.empty()) return;
-  bytes_out_ += wire_out_.size();  // on the wire, as bytes_in_: all of it goes now or via inflight_
+  bytes_out_ += wire_out_.size();
   uv_buf_t buf = uv_buf_init(wire_out_.data(), static_cast<unsigned>(wire_out_.size()));
   int n = uv_try_write(reinterpret_cast<uv_stream_t*>(&tcp_), &buf, 1);
   if (n == static_cast<int>(wire_out_.size())) {
     std::string().swap(wire_out_);
-    if (closing_) return finish_close();
-    return writable();
+    return sent_all();
   }
-  if (n < 0 && n != UV_EAGAIN) {
-    abort("write error");
-    return;
-  }
+  if (n < 0 && n != UV_EAGAIN) return abort("write error");
   if (n > 0) wire_out_.erase(0, n);
+  send_rest();
+}
+
+void Connection::sent_all() {
+  if (closing_) return finish_close();
+  writable();
+}
+
+// What the socket did not take goes when it can: inflight_ until written.
+void Connection::send_rest() {
   inflight_.swap(wire_out_);
-  buf = uv_buf_init(inflight_.data(), static_cast<unsigned>(inflight_.size()));
+  uv_buf_t buf = uv_buf_init(inflight_.data(), static_cast<unsigned>(inflight_.size()));
   write_req_.data = this;
   uv_write(&write_req_, reinterpret_cast<uv_stream_t*>(&tcp_), &buf, 1, on_written);
   update_reading();
@@ -405,7 +426,7 @@ void Connection::close(std::string_view result) {
 }
 
 void Connection::finish_close() {
-  if (closed_) return;
+  if (closed_ || shutdown_req_.data) return;  // once: close() and a flush inside it both come here
   shutdown_req_.data = this;
   if (uv_shutdown(&shutdown_req_, reinterpret_cast<uv_stream_t*>(&tcp_), on_shutdown) != 0) abort(result_);
 }

@@ -94,6 +94,9 @@ class Connection final : public TlsTransport {
   void inflate_input();
   void process_input();
   void flush();
+  void send_now(std::string_view data);
+  void sent_all();
+  void send_rest();
   void writable();
   void update_reading();
   void arm_timer();

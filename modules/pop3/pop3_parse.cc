@@ -1,5 +1,7 @@
 #include "pop3_parse.h"
 
+#include <cstring>
+
 namespace gannet::pop3 {
 
 std::optional<Command> parse_command(std::string_view line) {
@@ -29,12 +31,25 @@ std::optional<Command> parse_command(std::string_view line) {
   return c;
 }
 
-void stuff(std::string_view piece, bool& at_line_start, std::string& out) {
-  for (char ch : piece) {
-    if (at_line_start && ch == '.') out += '.';
-    out += ch;
-    at_line_start = ch == '\n';
+// memchr finds the dots, rarer than line ends (base64 has none): a piece
+// with no line to stuff costs a scan and no copy, and one with some about a
+// memcpy.
+bool stuff(std::string_view piece, bool& at_line_start, std::string& out) {
+  if (piece.empty()) return false;
+  const char* begin = piece.data();
+  const char* end = begin + piece.size();
+  const char* run = begin;  // start of what is not yet copied
+  bool copied = false;
+  for (const char* p = begin; (p = static_cast<const char*>(memchr(p, '.', end - p))); p++) {
+    if (p == begin ? !at_line_start : p[-1] != '\n') continue;
+    if (!copied) out.reserve(out.size() + piece.size() + 64), copied = true;
+    out.append(run, p);
+    out += '.';
+    run = p;
   }
+  if (copied) out.append(run, end);
+  at_line_start = end[-1] == '\n';
+  return copied;
 }
 
 }  // namespace gannet::pop3

@@ -21,7 +21,9 @@ struct Command {
 std::optional<Command> parse_command(std::string_view line);
 
 // Stuffs one piece of a message for the wire: a '.' starting a line gets
-// another in front. at_line_start carries over between pieces.
-void stuff(std::string_view piece, bool& at_line_start, std::string& out);
+// another in front. at_line_start carries over between pieces. False when
+// no line needed it: the piece goes as it is and nothing was appended to
+// out; true when out has the piece, stuffed.
+bool stuff(std::string_view piece, bool& at_line_start, std::string& out);
 
 }  // namespace gannet::pop3

@@ -363,8 +363,7 @@ void Pop3Session::send_more() {
     while (!conn_.output_full() && !done) {
       std::string_view piece = body->substr(s.next, std::min(kChunk, s.end - s.next));
       std::string out;
-      stuff(piece, s.at_line_start, out);
-      conn_.write(out);
+      conn_.write(stuff(piece, s.at_line_start, out) ? std::string_view(out) : piece);
       s.next += piece.size();
       done = s.next >= s.end || piece.empty();
     }
