@@ -33,8 +33,12 @@ std::span<const Command> account_commands();  // domain, user, alias, mailbox, s
 std::span<const Command> dns_commands();  // dkim keygen, dns show
 std::span<const Command> queue_commands();
 std::span<const Command> import_commands();  // import maildir|mbox, export maildir
+std::span<const Command> passwd_file_commands();  // import passwd-file, export passwd-file
 
 int fail(const std::string& msg);
+// SCRAM-SHA-256's secrets for a password being set, beside its argon2id
+// hash: SCRAM checks a proof against these, never against the password.
+store::ScramSecrets scram_secrets(std::string_view password);
 // Prints done, or the failure in words an admin can act on; the exit code.
 int report(store::Status s, const std::string& what, const std::string& done);
 

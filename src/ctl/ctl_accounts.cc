@@ -35,16 +35,6 @@ std::string read_password(bool from_stdin) {
   return pw;
 }
 
-std::string key_text(const sasl::ScramKey& k) { return {reinterpret_cast<const char*>(k.data()), k.size()}; }
-
-// SCRAM-SHA-256's secrets for a password being set, beside its argon2id
-// hash: SCRAM checks a proof against these, never against the password.
-store::ScramSecrets scram_secrets(std::string_view pw) {
-  std::string salt = sasl::scram_salt();
-  sasl::ScramKeys k = sasl::scram_sha256_keys(pw, salt, sasl::kScramIterations);
-  return {salt, sasl::kScramIterations, key_text(k.stored_key), key_text(k.server_key)};
-}
-
 // --- domains ---
 
 int domain_add(Ctl& c) {
@@ -241,5 +231,15 @@ const Command commands[] = {
 }  // namespace
 
 std::span<const Command> account_commands() { return commands; }
+
+namespace {
+std::string key_text(const sasl::ScramKey& k) { return {reinterpret_cast<const char*>(k.data()), k.size()}; }
+}  // namespace
+
+store::ScramSecrets scram_secrets(std::string_view pw) {
+  std::string salt = sasl::scram_salt();
+  sasl::ScramKeys k = sasl::scram_sha256_keys(pw, salt, sasl::kScramIterations);
+  return {salt, sasl::kScramIterations, key_text(k.stored_key), key_text(k.server_key)};
+}
 
 }  // namespace gannet::ctl

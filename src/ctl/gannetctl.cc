@@ -43,7 +43,8 @@ std::string Ctl::option(std::string_view name, std::string_view def) const {
 namespace {
 
 // Every command table; a new file of commands adds its table here.
-const std::span<const Command> tables[] = {account_commands(), dns_commands(), queue_commands(), import_commands()};
+const std::span<const Command> tables[] = {account_commands(), dns_commands(), queue_commands(), import_commands(),
+                                               passwd_file_commands()};
 
 int usage() {
   fprintf(stderr, "Usage: gannetctl [-c FILE] [-p PREFIX] <noun> <verb> [args]\n\nCommands:\n");

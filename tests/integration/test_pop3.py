@@ -172,6 +172,22 @@ class Pop3Test(Pop3Base):
         self.assertTrue(q.pass_("alice-pw").startswith(b"+OK"))
         q.quit()
 
+    @unittest.skipUnless(shutil.which("doveadm"), "doveadm (dovecot-core) is not installed")
+    def test_a_user_imported_with_a_dovecot_hash_logs_in(self):
+        made = subprocess.run(["doveadm", "pw", "-s", "ARGON2ID", "-p", "from-dovecot"], capture_output=True,
+                              text=True, timeout=60, check=True).stdout.strip()
+        path = os.path.join(self.g.dir, "passwd")
+        with open(path, "w") as f:
+            f.write(f"carol@example.test:{made}\n")
+        self.ctl("import", "passwd-file", path)
+        p = poplib.POP3("127.0.0.1", self.pop3_plain, timeout=20)
+        p.user("carol@example.test")
+        with self.assertRaisesRegex(poplib.error_proto, r"\[AUTH\]"):
+            p.pass_("wrong")
+        p.user("carol@example.test")
+        self.assertTrue(p.pass_("from-dovecot").startswith(b"+OK"))
+        p.quit()
+
     def test_pipelined_commands_and_garbage(self):
         self.deliver()
         s = socket.create_connection(("127.0.0.1", self.pop3_plain), timeout=20)

@@ -61,6 +61,43 @@ class CtlTest(unittest.TestCase):
         self.assertIn("not found", self.error("user", "del", "bob@example.test"))
         self.assertEqual(self.ctl("store", "check").stdout, "store is consistent\n")
 
+    def test_passwd_file_import_and_export(self):
+        self.ctl("domain", "add", "example.test")
+        path = os.path.join(self.dir, "users")
+        with open(path, "w") as f:
+            f.write("# from Dovecot\n\na@example.test:{PLAIN}pw a:1000:1000::/home/a::\n"
+                    "B@Example.test:{ARGON2ID}$argon2id$v=19$m=65536,t=3,p=1$c2FsdHNhbHQ$aGFzaGhhc2g\n")
+        self.assertIn("2 users imported", self.ctl("import", "passwd-file", path).stdout)
+        exported = self.ctl("export", "passwd-file").stdout.splitlines()
+        self.assertEqual(len(exported), 2)
+        self.assertRegex(exported[0], r"^a@example\.test:\{ARGON2ID\}\$argon2id\$v=19\$m=19456,t=2,p=1\$")  # hashed here
+        self.assertEqual(exported[1], "b@example.test:{ARGON2ID}$argon2id$v=19$m=65536,t=3,p=1$c2FsdHNhbHQ$aGFzaGhhc2g")
+        self.assertIn("INBOX", self.ctl("mailbox", "list", "b@example.test").stdout)
+
+        # All or nothing, each error at FILE:LINE.
+        with open(path, "w") as f:
+            f.write("c@example.test:{PLAIN}ok\nd@example.test:{SHA512-CRYPT}$6$x$y\nno colon\n"
+                    "e@example.test:\nf@example.test:{ARGON2ID}not-a-hash\n")
+        err = self.error("import", "passwd-file", path)
+        for line in (":2: {SHA512-CRYPT}", ":3: expected ADDRESS:PASSWORD", ":4: empty password", ":5: not an argon2id"):
+            self.assertIn(line, err)
+        self.assertIn("nobody imported", err)
+        with open(path, "w") as f:
+            f.write("c@example.test:{PLAIN}ok\na@example.test:{PLAIN}again\n")
+        self.assertIn("users:2: a@example.test: the user exists already; nobody imported", self.error("import", "passwd-file", path))
+        self.assertNotIn("c@example.test", self.ctl("user", "list").stdout)
+        self.assertIn("cannot read", self.error("import", "passwd-file", os.path.join(self.dir, "missing")))
+
+        # What export wrote, another store imports: the same hashes.
+        with open(path, "w") as f:
+            f.write("\n".join(exported) + "\n")
+        self.conf = os.path.join(self.dir, "other.conf")
+        with open(self.conf, "w") as f:
+            f.write("store_path other;\nstore_map_size 64m;\nmail { }\n")
+        self.ctl("domain", "add", "example.test")
+        self.ctl("import", "passwd-file", path)
+        self.assertEqual(self.ctl("export", "passwd-file", "example.test").stdout.splitlines(), exported)
+
     def test_queue(self):
         self.ctl("domain", "add", "example.test")
         msg = "From: a@example.test\r\nSubject: out\r\n\r\nhello\r\n"
