@@ -22,6 +22,14 @@ the target cannot be shown here, and the table says so.
 Dovecot runs as idle_connections.py starts it: unprivileged, passwd-file,
 Maildir, high-performance login processes, mail_fsync optimized.
 
+Then memory: SESSIONS idle authenticated sessions (USER, PASS, +OK), each
+its own user (a maildrop has one session at a time), on a freshly started
+server; KiB a session = (PSS after - PSS before) / SESSIONS, over the
+workers (Gannet) or the whole process tree (Dovecot, DOVECOT_SESSIONS of
+them). Gannet's users come in by `gannetctl import passwd-file` with the
+argon2id hash `export passwd-file` gave for u0: a login still costs one
+argon2id check (19 MiB, 2 passes), so 10,000 take a few minutes.
+
 A benchmark, not a test: exits 0 whatever the ratios, 1 on errors.
 """
 from __future__ import annotations
@@ -38,12 +46,15 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import imap_bench as B  # noqa: E402
-from idle_connections import HOST, BenchError, Dovecot, free_port, make_cert, raise_nofile  # noqa: E402
+from idle_connections import (HOST, BenchError, Conn, Dovecot, Step, close_all, drive, free_port,  # noqa: E402
+                              make_cert, memory_kib, raise_nofile)
 
 LOAD = os.path.join(B.ROOT, "build", "bench", "pop3_load")
 SINK = os.path.join(B.ROOT, "build", "bench", "pop3_sink")
 DOMAIN = "example.test"
 USER_FORMAT = "u%d@" + DOMAIN
+IDLE_FORMAT = "m%d@" + DOMAIN  # the users of the idle sessions: no mail
+TARGET_KIB = 16                # per idle authenticated session (the issue)
 PASSWORD = "bench-pop3-pw"
 TARGET_RATIO = 3.0
 SIZES = {"4 KiB": 4096, "1 MiB": 1 << 20}
@@ -116,6 +127,12 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--warmup", type=float, default=1, help="seconds of RETR before the window (default 1)")
     p.add_argument("--rounds", type=int, default=2, help="pairs of runs for each case (default 2)")
     p.add_argument("--workers", type=int, default=2, help="gannet worker_processes (default 2)")
+    p.add_argument("--sessions", type=int, default=10_000, help="idle sessions on Gannet (default 10000; 0 skips)")
+    p.add_argument("--dovecot-sessions", type=int, default=500, help="idle sessions on Dovecot (default 500)")
+    p.add_argument("--warmup-sessions", type=int, default=32, help="sessions opened and closed first (default 32)")
+    p.add_argument("--window", type=int, default=256, help="logins in flight at once (default 256)")
+    p.add_argument("--settle", type=float, default=2.0, help="seconds to wait before reading memory (default 2)")
+    p.add_argument("--login-timeout", type=float, default=900, help="bound on opening the sessions, s (default 900)")
     p.add_argument("--gannet", default=os.environ.get("GANNET", os.path.join(B.ROOT, "build", "gannet")))
     p.add_argument("--keep", action="store_true", help="keep the temp directory")
     return p.parse_args()
@@ -147,9 +164,64 @@ def main() -> int:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+def login_steps(user: str) -> list[Step]:
+    return [Step(b"", b"+OK"), Step(f"USER {user}\r\n".encode(), b"+OK"), Step(f"PASS {PASSWORD}\r\n".encode(), b"+OK")]
+
+
+def tree_memory(server) -> dict[str, int]:
+    """PSS and RSS (KiB) of the server's processes: Gannet's workers (its
+    master holds no session), Dovecot's whole tree."""
+    pids = B.tree(server.proc.pid)
+    return memory_kib(pids if isinstance(server, B.Gannet) else [server.proc.pid, *pids])
+
+
+def measure_idle(name: str, server, port: int, count: int, args) -> float:
+    """KiB of PSS a session with `count` idle authenticated sessions open."""
+    deadline = time.monotonic() + args.login_timeout
+    warm = drive(lambda i: Conn(port, None, login_steps(IDLE_FORMAT % i)), args.warmup_sessions, args.window, deadline)
+    close_all(warm.conns)
+    if warm.failed:
+        raise BenchError(f"{name}: warm-up logins failed: {warm.first_error}")
+    time.sleep(args.settle)
+    before = tree_memory(server)
+    first = args.warmup_sessions  # other users: the warm-up's maildrop locks may not be gone yet
+    run = drive(lambda i: Conn(port, None, login_steps(IDLE_FORMAT % (first + i))), count, args.window, deadline)
+    try:
+        if run.failed:
+            raise BenchError(f"{name}: {run.failed} of {count} logins failed: {run.first_error}")
+        time.sleep(args.settle)
+        after = tree_memory(server)
+        alive = drive(lambda i: (run.conns[i].queue([Step(b"NOOP\r\n", b"+OK")]), run.conns[i])[1],
+                      min(50, count), args.window, time.monotonic() + 60)
+        if alive.failed:
+            raise BenchError(f"{name}: idle sessions did not answer NOOP: {alive.first_error}")
+    finally:
+        close_all(run.conns)
+    kib = (after["Pss"] - before["Pss"]) / count
+    print(f"  {name}: {count} sessions logged in in {run.seconds:.0f}s ({count / run.seconds:.0f}/s); PSS "
+          f"{before['Pss']} -> {after['Pss']} KiB, RSS {before['Rss']} -> {after['Rss']} KiB: {kib:.2f} KiB/session",
+          flush=True)
+    return kib
+
+
+def import_idle_users(gannet, count: int, tmp: str) -> None:
+    """m0..m(count-1), with u0's argon2id hash, in one import."""
+    hash_line = gannet.ctl("export", "passwd-file", DOMAIN).splitlines()[0]
+    secret = hash_line.split(":", 1)[1]
+    path = os.path.join(tmp, "idle-users")
+    with open(path, "w") as f:
+        f.writelines(f"{IDLE_FORMAT % i}:{secret}\n" for i in range(count))
+    t0 = time.monotonic()
+    gannet.ctl("import", "passwd-file", path)
+    print(f"gannet: {count} users imported in {time.monotonic() - t0:.1f}s", flush=True)
+
+
 def run(args, tmp: str) -> int:
     users = max(args.clients)
-    raise_nofile(4 * users + 1024)
+    idle_users = max(args.sessions, args.dovecot_sessions) + args.warmup_sessions
+    # The client holds a socket a session; a worker a socket and a maildrop
+    # lock, for its share of the sessions (half, and some, with 2 workers).
+    raise_nofile(max(4 * users, idle_users * 3 // 2) + 1024)
     messages = ([make_message(i, SIZES["4 KiB"]) for i in range(args.small)]
                 + [make_message(args.small + i, SIZES["1 MiB"]) for i in range(args.large)])
     gdir, ddir = os.path.join(tmp, "gannet"), os.path.join(tmp, "dovecot")
@@ -161,8 +233,12 @@ def run(args, tmp: str) -> int:
                       f"  server {{ listen {HOST}:{gpop3}; protocol pop3; pop3_auth_plaintext on; }}\n")
     for u in range(users):
         gannet.create_user(USER_FORMAT % u, PASSWORD)
-    dovecot = Dovecot(ddir, dimap, users + 100, args.workers, mail_fsync="optimized",
-                      logins=[(USER_FORMAT % u, PASSWORD) for u in range(users)], pop3_port=dpop3)
+    if args.sessions > 0:
+        import_idle_users(gannet, idle_users, tmp)
+    dovecot = Dovecot(ddir, dimap, max(users, args.dovecot_sessions + args.warmup_sessions) + 100, args.workers,
+                      mail_fsync="optimized", pop3_port=dpop3,
+                      logins=[(USER_FORMAT % u, PASSWORD) for u in range(users)]
+                      + [(IDLE_FORMAT % u, PASSWORD) for u in range(args.dovecot_sessions + args.warmup_sessions)])
     servers = {"gannet": (gannet, gimap, gpop3), "dovecot": (dovecot, dimap, dpop3)}
     print(f"{time.strftime('%Y-%m-%d %H:%M')}: {users} users, each INBOX {args.small} x 4 KiB + "
           f"{args.large} x 1 MiB; {args.seconds:g} s a run, {args.rounds} rounds, {args.workers} workers", flush=True)
@@ -184,12 +260,25 @@ def run(args, tmp: str) -> int:
                               f"{mib:8,.1f} MiB/s (client {client:.2f} cores)", flush=True)
                     results.append((size_name, clients, r + 1, rates["gannet"][0] / rates["dovecot"][0],
                                     rates["sink"][0] / rates["dovecot"][0]))
+    memory = {}
+    if args.sessions > 0:
+        print("\nmemory per idle authenticated session, each server freshly started:", flush=True)
+        for name, count in (("gannet", args.sessions), ("dovecot", args.dovecot_sessions)):
+            if count > 0:
+                with servers[name][0] as server:
+                    memory[name] = measure_idle(name, server, servers[name][2], count, args)
     print("\nRETR, gannet/dovecot against the target of 3x; sink/dovecot is the most this machine can show:")
     for size_name, clients, r, ratio, ceiling in results:
         verdict = ("PASS" if ratio >= TARGET_RATIO else
                    "BELOW" if ceiling >= TARGET_RATIO else "BLOCKED (3x is above the ceiling)")
         print(f"  {size_name:6} {clients:3} clients round {r}: gannet/dovecot {ratio:5.2f}x, "
               f"sink/dovecot {ceiling:5.2f}x, gannet/sink {ratio / ceiling:4.2f}  {verdict}")
+    if "gannet" in memory:
+        kib = memory["gannet"]
+        print(f"\nmemory: gannet {kib:.2f} KiB per idle authenticated session at {args.sessions} "
+              f"(target <= {TARGET_KIB}): {'PASS' if kib <= TARGET_KIB else 'OVER'}"
+              + (f"; dovecot {memory['dovecot']:.0f} KiB at {args.dovecot_sessions}, "
+                 f"{memory['dovecot'] / kib:.0f}x" if "dovecot" in memory and kib > 0 else ""))
     return 0
 
 

@@ -94,6 +94,7 @@ class Connection final : public TlsTransport {
   void inflate_input();
   void process_input();
   void flush();
+  void ack_now();
   void send_now(std::string_view data);
   void sent_all();
   void send_rest();

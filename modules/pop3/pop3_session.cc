@@ -14,7 +14,7 @@ namespace gannet::pop3 {
 
 namespace {
 
-constexpr uint64_t kChunk = 64 << 10;  // a RETR's octets per read of the store
+constexpr uint64_t kChunk = 256 << 10;  // a RETR's octets per read of the store
 
 std::optional<uint64_t> number(const std::string& s) {
   if (s.empty() || s.size() > 9 || s.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
