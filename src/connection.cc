@@ -206,6 +206,13 @@ void Connection::release_idle_buffers() {
 
 void Connection::read_bytes(uint64_t n) { bytes_left_ = n; }
 
+sockaddr_storage Connection::peer_address() const {
+  sockaddr_storage ss{};
+  int len = sizeof ss;
+  if (uv_tcp_getpeername(&tcp_, reinterpret_cast<sockaddr*>(&ss), &len) != 0) ss.ss_family = AF_UNSPEC;
+  return ss;
+}
+
 // A literal or chunk has all come and the line after it has not: a client
 // that wrote the two apart (Python's imaplib) holds that short line back
 // under Nagle until our ACK, which Linux would delay 40 ms. ACK at once.

@@ -66,6 +66,9 @@ class Connection final : public TlsTransport {
   void set_user(std::string_view u) { user_ = u; }
 
   const std::string& peer() const { return peer_; }
+  // The peer's address, asked of the socket (not kept: 128 octets a
+  // connection); family AF_UNSPEC if the socket cannot say.
+  sockaddr_storage peer_address() const;
   const ServerConf& server() const { return srv_; }
   Worker& worker() const { return worker_; }
   size_t pending_output() const { return wire_out_.size() + inflight_.size(); }

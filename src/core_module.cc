@@ -144,6 +144,22 @@ void set_timeout(ConfParser& p, const Stmt& s, ModuleConf* c) {
   if (*conf_field<M>(c) == 0) p.invalid_value(s, s.args()[0]);
 }
 
+// filters NAME...: which filter modules a server runs, in this order.
+void set_filters(ConfParser& p, const Stmt& s, ModuleConf* c) {
+  auto& list = static_cast<MailSrvConf*>(c)->filters;
+  if (list) p.fail(s, "\"filters\" is duplicate");
+  list.emplace();
+  for (const std::string& name : s.args()) {
+    const Module* found = nullptr;
+    for (const Module* m : p.cycle().filter_modules())
+      if (m->name == name) found = m;
+    if (!found) p.fail(s, "\"" + name + "\" is not a filter module (filters: dkim, ratelimit, ... or one load_module loaded)");
+    for (const Module* m : *list)
+      if (m == found) p.fail(s, "\"" + name + "\" is named twice in \"filters\"");
+    list->push_back(found);
+  }
+}
+
 const Directive core_directives[] = {
     {"worker_processes", CTX_MAIN | TAKE1, Slot::main, set_worker_processes},
     {"user", CTX_MAIN | TAKE12, Slot::main, set_user},
@@ -175,6 +191,7 @@ const Directive mail_directives[] = {
     {"command_timeout", CTX_MAIL | CTX_SERVER | TAKE1, Slot::srv, set_timeout<&MailSrvConf::command_timeout>},
     {"send_buffer_limit", CTX_MAIL | CTX_SERVER | TAKE1, Slot::srv, set_size<&MailSrvConf::max_output>},
     {"session_log", CTX_MAIL | CTX_SERVER | TAKE1, Slot::srv, set_path<&MailSrvConf::session_log>},
+    {"filters", CTX_MAIL | CTX_SERVER | ONE_MORE, Slot::srv, set_filters},
     {"message_buffer_size", CTX_MAIL | CTX_SERVER | TAKE1, Slot::srv, set_size<&MailSrvConf::message_buffer_size>},
 };
 
@@ -226,6 +243,7 @@ std::string merge_mail_conf(const ModuleConf& parent, ModuleConf& child) {
   merge(c.max_output, p.max_output, 256u << 10);
   merge(c.message_buffer_size, p.message_buffer_size, 256u << 10);
   merge(c.session_log, p.session_log);
+  if (!c.filters) c.filters = p.filters;
   auto certs = c.ssl_certificate ? c.ssl_certificate->size() : 0;
   auto keys = c.ssl_certificate_key ? c.ssl_certificate_key->size() : 0;
   if (certs != keys) return "every \"ssl_certificate\" needs its \"ssl_certificate_key\"";

@@ -43,6 +43,7 @@ struct MailSrvConf : ModuleConf {
   std::optional<uint64_t> max_output;        // stop reading above this much pending output
   std::optional<uint64_t> message_buffer_size;  // a message's body past this goes to a spool file
   std::optional<std::string> session_log;
+  std::optional<std::vector<const Module*>> filters;  // unset: every filter module, in module order
 };
 
 // The account a root master runs its workers as when no "user" is set;

@@ -19,6 +19,7 @@ Cycle::~Cycle() {
 void Cycle::add_module(const Module* m) {
   m->index = static_cast<int>(modules.size());
   modules.push_back(m);
+  if (m->hooks) filters.push_back(m);
   main_confs.push_back(m->create_main_conf ? m->create_main_conf() : nullptr);
 }
 

@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <string>
+#include <span>
 #include <vector>
 
 #include "conf.h"
@@ -42,6 +43,7 @@ struct Cycle {
   std::string conf_file;
   std::string prefix;  // relative paths in the config resolve against it
   std::vector<const Module*> modules;
+  std::vector<const Module*> filters;  // the modules with phase hooks, in module order
   std::vector<void*> dl_handles;  // load_module'd shared objects
   ConfVector main_confs;
   std::unique_ptr<ConfVector> mail;  // the mail { } level, parent of servers
@@ -53,6 +55,7 @@ struct Cycle {
   template <class T> T& main_conf(const Module& m) const { return static_cast<T&>(*main_confs[m.index]); }
   // Adds a module (compiled in or loaded) and creates its main conf.
   void add_module(const Module* m);
+  std::span<const Module* const> filter_modules() const { return filters; }
   // Shares one LogFile per path across the cycle.
   std::shared_ptr<LogFile> log_file(const std::string& path);
 };

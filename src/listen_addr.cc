@@ -58,19 +58,17 @@ bool parse_listen_addr(std::string_view arg, ListenAddr& out) {
   return true;
 }
 
-std::string sockaddr_text(const sockaddr_storage& ss) {
+std::string sockaddr_ip(const sockaddr_storage& ss) {
   char host[INET6_ADDRSTRLEN] = "?";
-  int port = 0;
-  if (ss.ss_family == AF_INET) {
-    auto* a = reinterpret_cast<const sockaddr_in*>(&ss);
-    uv_ip4_name(a, host, sizeof host);
-    port = ntohs(a->sin_port);
-    return std::string(host) + ":" + std::to_string(port);
-  }
-  auto* a = reinterpret_cast<const sockaddr_in6*>(&ss);
-  uv_ip6_name(a, host, sizeof host);
-  port = ntohs(a->sin6_port);
-  return "[" + std::string(host) + "]:" + std::to_string(port);
+  if (ss.ss_family == AF_INET) uv_ip4_name(reinterpret_cast<const sockaddr_in*>(&ss), host, sizeof host);
+  else if (ss.ss_family == AF_INET6) uv_ip6_name(reinterpret_cast<const sockaddr_in6*>(&ss), host, sizeof host);
+  return host;
+}
+
+std::string sockaddr_text(const sockaddr_storage& ss) {
+  if (ss.ss_family == AF_INET)
+    return sockaddr_ip(ss) + ":" + std::to_string(ntohs(reinterpret_cast<const sockaddr_in*>(&ss)->sin_port));
+  return "[" + sockaddr_ip(ss) + "]:" + std::to_string(ntohs(reinterpret_cast<const sockaddr_in6*>(&ss)->sin6_port));
 }
 
 }  // namespace gannet

@@ -14,7 +14,7 @@ namespace gannet {
 
 // Bumped whenever a struct a module sees changes layout; load_module
 // refuses a shared object built against another value.
-inline constexpr uint32_t kModuleAbi = 3;
+inline constexpr uint32_t kModuleAbi = 4;
 
 class Connection;
 class Session;

@@ -46,16 +46,25 @@ bool verb_is(std::string_view line, std::string_view verb, std::string_view& arg
   return true;
 }
 
+// Header fields a filter added, on the reply's one line: "[F: v] [G: w] ".
+std::string one_line(std::string_view fields) {
+  std::string out;
+  for (size_t end; (end = fields.find("\r\n")) != std::string_view::npos; fields.remove_prefix(end + 2))
+    out += "[" + std::string(fields.substr(0, end)) + "] ";
+  return out;
+}
+
 class EchoSession final : public Session {
  public:
-  explicit EchoSession(Connection& c) : conn_(c), run_(Phase::connect, c, c.server()) {}
+  explicit EchoSession(Connection& c) : conn_(c), run_(Phase::connect, c, c.server(), envelope_) {}
 
   void on_start() override {
+    envelope_.begin(conn_);
     run_.phase = Phase::connect;
     run_.argument = conn_.peer();
     run_.done = [this](PhaseRun& r, FilterStatus st) {
       if (st == FilterStatus::reject) {
-        conn_.write("-ERR " + r.reply + "\r\n");
+        conn_.write("-ERR " + r.verdict.text + "\r\n");
         conn_.close("rejected");
         return;
       }
@@ -128,9 +137,12 @@ class EchoSession final : public Session {
     run_.phase = Phase::message;
     run_.argument = {};
     run_.message = message_.get();
+    run_.new_transaction();
     run_.done = [this](PhaseRun& r, FilterStatus st) {
-      if (st == FilterStatus::reject) reply("-ERR ", r.reply);
-      else reply("+stored ", message_->start());
+      const Verdict& v = r.verdict;
+      if (st == FilterStatus::reject) reply(v.kind == Verdict::tempfail ? "-TEMP " : "-ERR ", v.text);
+      else reply(v.kind == Verdict::file_into ? "+stored in " + v.mailbox + " " : "+stored ",
+                 one_line(r.added_headers()) + message_->start());
       conn_.resume();
     };
     conn_.pause();  // pipelined commands wait for the filters
@@ -138,6 +150,7 @@ class EchoSession final : public Session {
   }
 
   Connection& conn_;
+  Envelope envelope_;
   PhaseRun run_;
   std::shared_ptr<mail::MessageBuffer> message_;
   uint64_t got_ = 0;

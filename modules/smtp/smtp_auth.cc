@@ -39,6 +39,7 @@ void SmtpSession::auth_result(auth::Exchange::Result r) {
       break;
     case R::ok:
       user_ = auth_->user();
+      envelope_.user = user_;
       conn_.set_user(user_);
       auth_.reset();
       reply("235 2.7.0 Authentication successful");

@@ -130,9 +130,12 @@ void SmtpSession::store_message() {
     for (uint32_t id : r.user_ids)
       if (std::find(local.begin(), local.end(), id) == local.end()) local.push_back(id);
   }
-  // The store has the message now; the session lets go of it.
+  // The store has the message now; the session lets go of it. On top of
+  // it go what the filters added, then (local mailboxes only) Return-Path.
   std::shared_ptr<mail::MessageBuffer> msg = std::move(message_);
+  msg->prepend(run_.added_headers());
   size_t rp_len = add_return_path(*msg);
+  std::string mailbox = run_.verdict.kind == Verdict::file_into ? run_.verdict.mailbox : "INBOX";
   std::string sender = sender_.address();
   std::string dsn = success_dsn(*msg, rp_len);
   int64_t now = time(nullptr);
@@ -142,9 +145,9 @@ void SmtpSession::store_message() {
   auto meta = std::make_shared<std::string>();
   auto make_meta = [msg, meta] { *meta = mail::encode_meta(msg->parse()); };
   store::Store::Op op = [msg, meta, local = std::move(local), remote = std::move(remote), dsn = std::move(dsn),
-                         sender, rp_len, now](store::Txn& t) {
+                         sender, rp_len, now, mailbox](store::Txn& t) {
     if (!local.empty())
-      if (auto s = t.deliver(body_of(msg, 0), *meta, local, now); s != store::Status::ok) return s;
+      if (auto s = t.deliver(body_of(msg, 0), *meta, local, now, mailbox); s != store::Status::ok) return s;
     if (!dsn.empty())
       if (auto s = send_dsn(t, sender, dsn, now); s != store::Status::ok) return s;
     if (!remote.recipients.empty()) return t.enqueue(remote, body_of(msg, rp_len), now);

@@ -42,7 +42,7 @@ const std::string& server_name(const Connection& c) { return *c.server().conf<Ma
 std::unique_ptr<Session> make_session(Connection& c) { return std::make_unique<SmtpSession>(c); }
 
 SmtpSession::SmtpSession(Connection& c)
-    : conn_(c), conf_(c.server().conf<SmtpConf>(smtp_module)), run_(Phase::connect, c, c.server()) {}
+    : conn_(c), conf_(c.server().conf<SmtpConf>(smtp_module)), run_(Phase::connect, c, c.server(), envelope_) {}
 
 SmtpSession::~SmtpSession() {
   *alive_ = false;
@@ -75,6 +75,7 @@ void SmtpSession::reply(std::string_view line) {
 // --- the session's life ---
 
 void SmtpSession::on_start() {
+  envelope_.begin(conn_);
   run_filters(Phase::connect, conn_.peer(), [this] {
     if (*conf_.greeting_delay == 0) return greet();
     // Postscreen's pregreet test: a real client waits for the banner.
@@ -133,6 +134,14 @@ void SmtpSession::on_line_too_long(std::string_view) {
   else if (state_ != State::closing) reply("500 5.5.2 Error: line too long");
 }
 
+// A filter's refusal in SMTP's words: 451 and 4.7.1 for later, 550 and
+// 5.7.1 for never, unless the filter named its own status code.
+static std::string verdict_reply(const Verdict& v) {
+  bool later = v.kind == Verdict::tempfail;
+  std::string status = v.status.empty() || v.status[0] != (later ? '4' : '5') ? (later ? "4.7.1" : "5.7.1") : v.status;
+  return (later ? "451 " : "550 ") + status + " " + (v.text.empty() ? "Rejected by policy" : v.text);
+}
+
 // Pauses input while the filters of a phase decide; pipelined commands keep
 // their order.
 void SmtpSession::run_filters(Phase phase, std::string_view subject, std::function<void()> proceed) {
@@ -142,10 +151,17 @@ void SmtpSession::run_filters(Phase phase, std::string_view subject, std::functi
   run_.phase = phase;
   run_.argument = subject;
   run_.message = phase == Phase::message ? message_.get() : nullptr;
-  run_.done = [this, before, proceed = std::move(proceed)](PhaseRun& r, FilterStatus st) {
+  run_.done = [this, before, phase, proceed = std::move(proceed)](PhaseRun& r, FilterStatus st) {
     state_ = before;
-    if (st == FilterStatus::reject) reply(r.reply.empty() ? "550 5.7.1 Rejected by policy" : r.reply);
-    else proceed();
+    if (st == FilterStatus::reject) {
+      reply(verdict_reply(r.verdict));
+      if (phase == Phase::message) {  // the message is refused: the transaction is over
+        reset_transaction();
+        drain_or_continue();
+      }
+    } else {
+      proceed();
+    }
     if (state_ != State::busy) conn_.resume();  // proceed may have handed the message to the store
   };
   run_phase(run_);
@@ -158,6 +174,7 @@ void SmtpSession::begin_helo(std::string_view arg, bool esmtp) {
   std::string name(arg.substr(0, 255));
   run_filters(Phase::helo, name, [this, name, esmtp] {
     helo_ = name;
+    envelope_.helo = name;
     esmtp_ = esmtp;
     reset_transaction();
     state_ = State::ready;
@@ -180,6 +197,8 @@ void SmtpSession::cmd_ehlo(std::string_view arg) { begin_helo(arg, true); }
 // --- the transaction ---
 
 void SmtpSession::reset_transaction() {
+  envelope_.new_transaction();
+  run_.new_transaction();
   sender_ = {};
   params_ = {};
   rcpts_.clear();
@@ -221,6 +240,7 @@ void SmtpSession::cmd_mail(std::string_view arg) {
   run_filters(Phase::mail_from, subject, [this, path = std::move(path), params = std::move(params)] {
     sender_ = path;
     params_ = params;
+    envelope_.mail_from = sender_.address();
     state_ = State::mail;
     reply("250 2.1.0 Ok");
   });
@@ -263,6 +283,7 @@ void SmtpSession::cmd_rcpt(std::string_view arg) {
   if (!reject.empty()) return reply(reject);
   std::string subject = r.address;
   run_filters(Phase::rcpt_to, subject, [this, r = std::move(r)]() mutable {
+    envelope_.rcpts.push_back(r.address);
     rcpts_.push_back(std::move(r));
     reply("250 2.1.5 Ok");
   });
@@ -431,6 +452,8 @@ void SmtpSession::cmd_starttls(std::string_view arg) {
   reply("220 2.0.0 Ready to start TLS");
   conn_.start_tls();  // drops whatever the client pipelined after the command
   // RFC 3207 4.2: forget everything learned before TLS.
+  envelope_.begin(conn_);
+  envelope_.tls = true;
   helo_.clear();
   esmtp_ = false;
   reset_transaction();

@@ -97,6 +97,7 @@ class SmtpSession final : public Session {
   Connection& conn_;
   const SmtpConf& conf_;
   State state_ = State::fresh;
+  Envelope envelope_;  // what filters see; run_ refers to it
   PhaseRun run_;
   std::string helo_;
   bool esmtp_ = false;

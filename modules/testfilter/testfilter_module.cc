@@ -1,6 +1,9 @@
 // A filter module for the core's tests: it hooks the message phase, may
 // wait on a timer first (as DNS or a shared counter would make a real filter
-// wait), rejects messages that contain "spam", and marks the rest.
+// wait), and decides on words in the message: "spam" is refused, "later"
+// deferred, "junk" filed into Junk. Every message it passes gets a header
+// saying what it saw of the envelope, and how many messages of the session
+// it has seen (its per-session context).
 #include <uv.h>
 
 #include "connection.h"
@@ -25,12 +28,25 @@ const Directive testfilter_directives[] = {
     {"testfilter_delay", CTX_MAIL | CTX_SERVER | TAKE1, Slot::srv, set_msec<&TestFilterConf::delay>},
 };
 
+struct Seen : FilterCtx {
+  int messages = 0;
+};
+
 FilterStatus decide(PhaseRun& run) {
-  if (run.message->start().find("spam") != std::string::npos) {
-    run.reply = "spam refused";
+  std::string text = run.message->start();
+  if (text.find("spam") != std::string::npos) {
+    run.verdict = Verdict::refuse("spam refused");
     return FilterStatus::reject;
   }
-  run.message->prepend("[filtered] ");
+  if (text.find("later") != std::string::npos) {
+    run.verdict = Verdict::later("try later", "4.7.0");
+    return FilterStatus::reject;
+  }
+  if (text.find("junk") != std::string::npos) run.verdict = Verdict::file("Junk");
+  const Envelope& e = run.envelope;
+  int n = ++run.ctx<Seen>(testfilter_module).messages;
+  run.add_header("X-Testfilter", "n=" + std::to_string(n) + "; client=" + e.client_ip + "; helo=" + e.helo +
+                 "; from=<" + e.mail_from + ">; rcpts=" + std::to_string(e.rcpts.size()) + "; user=" + e.user);
   return FilterStatus::next;
 }
 

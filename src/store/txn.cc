@@ -632,11 +632,12 @@ Status Txn::deliver(std::string_view message, const std::vector<uint32_t>& user_
 }
 
 Status Txn::deliver(const BodySource& message, std::string_view meta, const std::vector<uint32_t>& user_ids,
-                    int64_t date) {
+                    int64_t date, std::string_view into) {
   uint64_t body_id;
   if (Status s = put_body(message, meta, body_id, static_cast<uint32_t>(user_ids.size())); s != Status::ok) return s;
   for (uint32_t id : user_ids) {
-    auto inbox = mailbox(id, "INBOX");
+    auto inbox = into == "INBOX" ? std::nullopt : mailbox(id, into);
+    if (!inbox) inbox = mailbox(id, "INBOX");
     if (!inbox) {  // a user's first mail
       if (Status s = ensure_default_mailboxes(id); s != Status::ok) return s;
       if (!(inbox = mailbox(id, "INBOX"))) return Status::not_found;

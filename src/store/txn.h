@@ -120,9 +120,10 @@ class Txn {
   // Stores one message for several users in one go: one body, one INBOX
   // entry each.
   Status deliver(std::string_view message, const std::vector<uint32_t>& user_ids, int64_t date);
-  // With meta (mail::encode_meta of its parse) made beforehand, off the writer lock.
+  // With meta (mail::encode_meta of its parse) made beforehand, off the writer lock;
+  // into `mailbox` (a filter's Junk) where a user has it, else INBOX.
   Status deliver(const BodySource& message, std::string_view meta, const std::vector<uint32_t>& user_ids,
-                 int64_t date);
+                 int64_t date, std::string_view mailbox = "INBOX");
 
   // --- the delivery queue ---
   std::optional<QueueEntry> queue_entry(uint64_t id);

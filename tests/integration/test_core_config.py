@@ -38,6 +38,9 @@ class ConfigCliTest(GannetTest):
             ("error_log x.log loud;\n", 'invalid value "loud"', 1),
             ("mail {\n", "unexpected end of file", 2),
             ("user nosuchuser_gannet;\n", 'getpwnam("nosuchuser_gannet") failed', 1),
+            ("mail {\n  filters testfilter nosuch;\n}\n", '"nosuch" is not a filter module', 2),
+            ("mail {\n  filters echo;\n}\n", '"echo" is not a filter module', 2),
+            ("mail {\n\n  filters testfilter testfilter;\n}\n", '"testfilter" is named twice', 3),
         ]
         for text, message, line in cases:
             with self.subTest(message=message):

@@ -170,11 +170,15 @@ class ProcessTest(GannetTest):
         c = Client(port)
         c.line()
         # Pipelined: the commands after MSG wait for the filter, order is kept.
-        c.send("MSG hello\r\nPING\r\nMSG buy spam now\r\nECHO after\r\n")
-        self.assertEqual(c.line(), "+stored [filtered] hello")
+        c.send("MSG hello\r\nPING\r\nMSG buy spam now\r\nECHO after\r\nMSG try later\r\nMSG junk\r\n")
+        seen = "client=127.0.0.1; helo=; from=<>; rcpts=0; user="
+        self.assertEqual(c.line(), f"+stored [X-Testfilter: n=1; {seen}] hello")
         self.assertEqual(c.line(), "+PONG")
         self.assertEqual(c.line(), "-ERR spam refused")
         self.assertEqual(c.line(), "+after")
+        self.assertEqual(c.line(), "-TEMP try later")
+        # The filter's per-session count goes on; a verdict can file a message.
+        self.assertEqual(c.line(), f"+stored in Junk [X-Testfilter: n=2; {seen}] junk")
         # A client that leaves while a filter waits must not crash the worker.
         d = Client(port)
         d.line()
@@ -192,7 +196,7 @@ class ProcessTest(GannetTest):
         c.line()
         c.send("MSG hello\r\nPING\r\nECHO last\r\nECHO unfinish")
         c.sock.shutdown(socket.SHUT_WR)
-        self.assertEqual(c.line(), "+stored [filtered] hello")
+        self.assertEqual(c.line(), "+stored [X-Testfilter: n=1; client=127.0.0.1; helo=; from=<>; rcpts=0; user=] hello")
         self.assertEqual(c.line(), "+PONG")
         self.assertEqual(c.line(), "+last")
         self.assertTrue(c.closed())  # at once: the 10 s socket timeout would fail it
@@ -227,6 +231,29 @@ class ProcessTest(GannetTest):
         g = self.gannet(f"load_module {modules}/mod_hello.so;\n"
                         f"mail {{ server {{ listen 127.0.0.1:{port}; protocol hello; hello_text \"hi there\"; }} }}\n")
         self.assertEqual(Client(port).line(), "+hi there")
+
+    def test_filters_run_in_the_order_named(self):
+        modules = os.environ.get("GANNET_TEST_MODULES")
+        if not modules:
+            self.skipTest("GANNET_TEST_MODULES not set")
+        a, b = free_port(), free_port()
+        self.gannet(f"""load_module {modules}/mod_tagfilter.so;
+mail {{
+    testfilter on;
+    filters tagfilter testfilter;
+    server {{ listen 127.0.0.1:{a}; protocol echo; }}
+    server {{ listen 127.0.0.1:{b}; protocol echo; filters testfilter; }}
+}}
+""")
+        seen = "n=1; client=127.0.0.1; helo=; from=<>; rcpts=0; user="
+        c = Client(a)
+        c.line()
+        self.assertEqual(c.cmd("MSG hello"), f"+stored [X-Tag: tagged] [X-Testfilter: {seen}] hello")
+        self.assertEqual(c.cmd("MSG stop-tag spam"), "-ERR stopped by tagfilter")  # the first to refuse answers
+        d = Client(b)
+        d.line()
+        self.assertEqual(d.cmd("MSG hello"), f"+stored [X-Testfilter: {seen}] hello")  # tagfilter not named here
+        self.assertEqual(d.cmd("MSG stop-tag spam"), "-ERR spam refused")
 
 
 if __name__ == "__main__":

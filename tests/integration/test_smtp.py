@@ -4,11 +4,12 @@ import base64
 import smtplib
 import socket
 import ssl
+import subprocess
 import threading
 
 from harness import insecure_context, main, wait_for
 from scram import ScramClient
-from smtp_harness import Raw, SmtpTest
+from smtp_harness import GANNETCTL, Raw, SmtpTest
 
 MSG = "From: x@remote.test\r\nTo: alice@example.test\r\nSubject: hello\r\n\r\nHi Alice.\r\n"
 
@@ -451,6 +452,58 @@ class SubmissionPlaintextTest(SmtpTest):
         code, lines = r.cmd("EHLO c")
         self.assertIn("250-AUTH PLAIN LOGIN SCRAM-SHA-256", lines)
         self.assertEqual(r.cmd("AUTH PLAIN " + base64.b64encode(b"\0alice@example.test\0alice-pw").decode())[0], 235)
+
+
+class FilterTest(SmtpTest):
+    """The core's filter API through SMTP, with the test filter: what it sees
+    of the envelope, the header it adds and where that lands (the mailbox,
+    the queue), and its verdicts as SMTP replies."""
+    mx_extra = "testfilter on; smtp_max_message_size 1m;"
+    submission_extra = "smtp_auth_plaintext on; testfilter on;"
+
+    BODY = b"Subject: filtered\r\n\r\nhello\r\n"
+
+    def test_the_header_goes_on_top_and_the_envelope_is_seen(self):
+        with self.smtp() as s:
+            s.ehlo("client.example")
+            s.sendmail("carol@example.net", ["alice@example.test"], self.BODY)
+            s.sendmail("carol@example.net", ["alice@example.test", "bob@example.test"], self.BODY)
+        first, second = self.inbox("alice")
+        self.assertTrue(first.startswith(b"Return-Path: <carol@example.net>\r\nX-Testfilter: n=1; client=127.0.0.1; "
+                                         b"helo=client.example; from=<carol@example.net>; rcpts=1; user=\r\n"
+                                         b"Received: from client.example"), first[:300])
+        self.assertTrue(first.endswith(b"\r\n" + self.BODY))
+        self.assertIn(b"X-Testfilter: n=2; client=127.0.0.1; helo=client.example; from=<carol@example.net>; rcpts=2;",
+                      second)  # the filter's per-session context counted on
+        self.assertEqual(self.inbox("bob"), [second])
+
+    def test_verdicts_become_smtp_replies(self):
+        with self.smtp() as s:
+            s.ehlo("client.example")
+            for word, want in ((b"spam", (550, b"5.7.1 spam refused")), (b"later", (451, b"4.7.0 try later"))):
+                s.mail("carol@example.net")
+                s.rcpt("alice@example.test")
+                self.assertEqual(s.data(b"Subject: " + word + b"\r\n\r\nx\r\n"), want)
+            s.sendmail("carol@example.net", ["alice@example.test"], b"Subject: junk\r\n\r\nx\r\n")
+        self.assertEqual(self.inbox("alice"), [])  # refused, deferred: nothing stored
+        junk = self.inbox("alice", "Junk")  # file_into: the Junk mailbox instead of INBOX
+        self.assertEqual(len(junk), 1)
+        self.assertIn(b"X-Testfilter: n=1;", junk[0])
+
+    def test_the_queued_copy_has_the_header_and_every_octet_after_it(self):
+        with self.smtp(self.sub) as s:
+            s.ehlo("laptop")
+            s.login("alice@example.test", "alice-pw")
+            s.sendmail("alice@example.test", ["friend@remote.test", "bob@example.test"], self.BODY)
+        stored = self.inbox("bob")[0]
+        self.assertIn(b"X-Testfilter: n=1; client=127.0.0.1; helo=laptop; from=<alice@example.test>; rcpts=2; "
+                      b"user=alice@example.test\r\n", stored)
+        qid = self.ctl("queue", "list").split("\t")[0]
+        queued = subprocess.run([GANNETCTL, "-c", self.g.conf, "queue", "show", qid], capture_output=True,
+                                timeout=60).stdout.split(b"\n\n", 1)[1]
+        # The queue's copy is the stored one without Return-Path: the added
+        # header did not shift where it was cut.
+        self.assertEqual(b"Return-Path: <alice@example.test>\r\n" + queued, stored)
 
 
 class BusyTest(SmtpTest):
