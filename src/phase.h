@@ -79,7 +79,9 @@ struct PhaseRun {
   const ServerConf& server;
   const Envelope& envelope;
   std::string_view argument;               // HELO name, user, address: the phase's subject
-  const mail::MessageBuffer* message = nullptr;  // the message phase: read it, never write it
+  // The message phase: read it, never write it; a filter that reads it off
+  // the loop keeps a copy of the pointer until its work is done.
+  std::shared_ptr<const mail::MessageBuffer> message;
   Verdict verdict;                         // reject: why; message phase: file_into sticks
   // Continues a chain that a filter stopped with `wait`.
   void resume(FilterStatus result);
@@ -108,7 +110,11 @@ struct PhaseRun {
   bool waiting = false;
   std::function<void(PhaseRun&, FilterStatus)> done;
   // Internal: a new transaction drops what filters added to the last one.
-  void new_transaction() { headers_.clear(); verdict = {}; }
+  void new_transaction() {
+    headers_.clear();
+    verdict = {};
+    message.reset();
+  }
 
  private:
   std::unique_ptr<FilterCtx>& ctx_slot(const Module& m);

@@ -134,10 +134,10 @@ class EchoSession final : public Session {
     // In memory only: a line is far below any spill size.
     message_ = mail::MessageBuffer::create(conn_.worker().loop(), "", text.size() + 1);
     message_->append(text);
+    run_.new_transaction();
     run_.phase = Phase::message;
     run_.argument = {};
-    run_.message = message_.get();
-    run_.new_transaction();
+    run_.message = message_;
     run_.done = [this](PhaseRun& r, FilterStatus st) {
       const Verdict& v = r.verdict;
       if (st == FilterStatus::reject) reply(v.kind == Verdict::tempfail ? "-TEMP " : "-ERR ", v.text);

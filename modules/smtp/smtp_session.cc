@@ -150,7 +150,7 @@ void SmtpSession::run_filters(Phase phase, std::string_view subject, std::functi
   conn_.pause();
   run_.phase = phase;
   run_.argument = subject;
-  run_.message = phase == Phase::message ? message_.get() : nullptr;
+  run_.message = phase == Phase::message ? message_ : nullptr;
   run_.done = [this, before, phase, proceed = std::move(proceed)](PhaseRun& r, FilterStatus st) {
     state_ = before;
     if (st == FilterStatus::reject) {
