@@ -1,12 +1,15 @@
 """DKIM signing end to end: keys made by `gannetctl dkim keygen` and picked
 up on SIGHUP, mail submitted over SMTP signed with both (RSA-2048 and
-Ed25519), and every signature checked by a verifier written elsewhere:
-dkimpy (Debian's python3-dkim, under the system's python3), fed the
-records `gannetctl dns` prints instead of DNS."""
+Ed25519), and every signature checked by two verifiers written elsewhere:
+dkimpy (Debian's python3-dkim, under the system's python3) and OpenDKIM
+in its test mode (opendkim -t, TestPublicKeys), both fed the records
+`gannetctl dns` prints instead of DNS."""
 import os
 import re
+import shutil
 import signal
 import subprocess
+import tempfile
 import unittest
 
 from harness import main, wait_for
@@ -72,6 +75,21 @@ class DkimSignTest(SmtpTest):
         self.assertEqual(r.returncode, 0, r.stderr.decode())
         return r.stdout.decode().split()
 
+    def opendkim(self, message):
+        """OpenDKIM's verdict on each signature: {selector: pass|fail|...}."""
+        with tempfile.TemporaryDirectory(prefix="gannet-opendkim-") as d:
+            keys, conf, msg = (os.path.join(d, n) for n in ("keys", "opendkim.conf", "msg.eml"))
+            with open(keys, "w") as f:
+                f.write(self.records() + "\n")
+            with open(conf, "w") as f:
+                f.write(f"TestPublicKeys {keys}\nMode v\nSyslog no\nAlwaysAddARHeader yes\n")
+            with open(msg, "wb") as f:
+                f.write(message)
+            r = subprocess.run(["opendkim", "-x", conf, "-t", msg, "-vv"], capture_output=True, text=True, timeout=60)
+        results = re.findall(r"dkim=(\w+)[^;]*?header\.s=(\w+)", r.stdout + r.stderr)
+        self.assertTrue(results, r.stdout + r.stderr)
+        return {selector: result for result, selector in results}
+
     def submit(self, message=None, sender="alice@example.test", rcpts=("bob@example.test",)):
         with self.smtp(self.sub) as s:
             s.login("alice@example.test", "alice-pw")
@@ -96,6 +114,10 @@ class DkimSignTest(SmtpTest):
         queued = subprocess.run([GANNETCTL, "-c", self.g.conf, "queue", "show", qid], capture_output=True,
                                 timeout=60).stdout.split(b"\n\n", 1)[1]
         self.assertEqual(self.verify(queued), ["pass", "pass"])
+        if shutil.which("opendkim"):
+            self.assertEqual(self.opendkim(stored), {"r1": "pass", "e1": "pass"})
+            self.assertEqual(self.opendkim(stored.replace(b"with   spaces", b"with   spices")),
+                             {"r1": "fail", "e1": "fail"})
         # The verifier is real: a changed body or header fails it.
         self.assertEqual(self.verify(stored.replace(b"with   spaces", b"with   spices")), ["fail", "fail"])
         self.assertEqual(self.verify(stored.replace(b"Subject: signed", b"Subject: forged")), ["fail", "fail"])
