@@ -1,6 +1,8 @@
 // Directives of the main, events and mail/server contexts.
 #include "core_module.h"
 
+#include "dns/dns_module.h"
+
 #include <dlfcn.h>
 #include <grp.h>
 #include <pwd.h>
@@ -272,7 +274,7 @@ Module mail_module{.name = "mail", .directives = mail_directives,
 
 namespace gannet {
 std::span<const Module* const> core_modules() {
-  static const Module* const list[] = {&core_module, &events_module, &mail_module, &store_module};
+  static const Module* const list[] = {&core_module, &events_module, &mail_module, &store_module, &dns_module};
   return list;
 }
 }  // namespace gannet

@@ -71,8 +71,9 @@ int Worker::run() {
   limit_connections();  // again: the modules' descriptors are open now
   GLOG(Level::notice, "worker %d started", slot_);
   uv_run(&loop_, UV_RUN_DEFAULT);
-  for (const Module* m : cycle_.modules)
-    if (m->exit_worker) m->exit_worker(*this);
+  // In reverse: a module goes before what it stands on (the store, DNS).
+  for (auto m = cycle_.modules.rbegin(); m != cycle_.modules.rend(); ++m)
+    if ((*m)->exit_worker) (*m)->exit_worker(*this);
   GLOG(Level::notice, "worker %d exiting", slot_);
   return 0;
 }

@@ -4,6 +4,7 @@
 #include <ctime>
 
 #include "bounce.h"
+#include "dns/dns_module.h"
 #include "log.h"
 #include "smtp_parse.h"
 #include "worker.h"
@@ -66,13 +67,11 @@ const SmtpMainConf::Route* find_route(const std::vector<SmtpMainConf::Route>& ro
 }
 
 std::unique_ptr<QueueRunner> QueueRunner::create(Worker& w, const SmtpMainConf& conf, store::Store& store, std::string& err) {
-  auto r = std::make_unique<Resolver>(w.loop(), *conf.resolver, err);
-  if (!err.empty()) return nullptr;
-  return std::unique_ptr<QueueRunner>(new QueueRunner(w, conf, store, std::move(r)));
+  return std::unique_ptr<QueueRunner>(new QueueRunner(w, conf, store));
 }
 
-QueueRunner::QueueRunner(Worker& w, const SmtpMainConf& conf, store::Store& store, std::unique_ptr<Resolver> r)
-    : worker_(w), conf_(conf), store_(store), resolver_(std::move(r)) {
+QueueRunner::QueueRunner(Worker& w, const SmtpMainConf& conf, store::Store& store)
+    : worker_(w), conf_(conf), store_(store), resolver_(worker_resolver()) {
   timer_ = new uv_timer_t;
   uv_timer_init(w.loop(), timer_);
   timer_->data = this;
@@ -190,26 +189,26 @@ void QueueRunner::deliver(const store::QueueEntry& e, uint64_t deadline) {
 void QueueRunner::route(const std::string& domain, const SmtpMainConf::Route* via, uint64_t deadline, Routed done) {
   if (via) return resolve_hosts({{via->host, 0}}, via->port, false, deadline, std::move(done));
   uint16_t port = static_cast<uint16_t>(*conf_.delivery_port);
-  resolver_->mx(domain, [this, alive = alive_, domain, port, deadline, done = std::move(done)](Resolver::Result res,
-                                                                                              std::vector<MxHost> hosts) {
+  resolver_.mx(domain, [this, alive = alive_, domain, port, deadline, done = std::move(done)](dns::Resolver::Result res,
+                                                                                              std::vector<dns::MxHost> hosts) {
     if (!*alive) return;
     switch (res) {
-      case Resolver::Result::ok:
+      case dns::Resolver::Result::ok:
         if (hosts.size() == 1 && (hosts[0].host.empty() || hosts[0].host == "."))
           return done({}, {556, "556 5.1.10 " + domain + " does not accept mail (null MX)"});
         return resolve_hosts(std::move(hosts), port, false, deadline, done);
-      case Resolver::Result::no_data: return resolve_hosts({{domain, 0}}, port, true, deadline, done);
-      case Resolver::Result::no_such_domain: return done({}, {550, "550 5.1.2 " + domain + ": Host or domain name not found"});
-      case Resolver::Result::temporary: return done({}, {451, "451 4.4.3 " + domain + ": DNS lookup failed, will retry"});
+      case dns::Resolver::Result::no_data: return resolve_hosts({{domain, 0}}, port, true, deadline, done);
+      case dns::Resolver::Result::no_such_domain: return done({}, {550, "550 5.1.2 " + domain + ": Host or domain name not found"});
+      case dns::Resolver::Result::temporary: return done({}, {451, "451 4.4.3 " + domain + ": DNS lookup failed, will retry"});
     }
   });
 }
 
 // Resolves every host in order and hands over all their addresses. Past
 // the deadline no further host is looked up.
-void QueueRunner::resolve_hosts(std::vector<MxHost> hosts, uint16_t port, bool implicit, uint64_t deadline, Routed done) {
+void QueueRunner::resolve_hosts(std::vector<dns::MxHost> hosts, uint16_t port, bool implicit, uint64_t deadline, Routed done) {
   struct Walk {
-    std::vector<MxHost> hosts;
+    std::vector<dns::MxHost> hosts;
     size_t next = 0;
     Addresses found;
     bool temporary = false;  // a lookup failed, rather than finding nothing
@@ -231,8 +230,8 @@ void QueueRunner::resolve_hosts(std::vector<MxHost> hosts, uint16_t port, bool i
       return d(std::move(found), {451, "451 4.4.4 no address for any mail host, will retry"});
     }
     const std::string& host = walk->hosts[walk->next++].host;
-    resolver_->addresses(host, port, [walk](Resolver::Result res, std::vector<sockaddr_storage> addrs) {
-      walk->temporary |= res == Resolver::Result::temporary;
+    resolver_.addresses(host, port, [walk](dns::Resolver::Result res, std::vector<sockaddr_storage> addrs) {
+      walk->temporary |= res == dns::Resolver::Result::temporary;
       walk->found.insert(walk->found.end(), addrs.begin(), addrs.end());
       if (walk->step) walk->step();
     });

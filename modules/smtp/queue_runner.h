@@ -14,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-#include "resolver.h"
+#include "dns/resolver.h"
 #include "smtp_client.h"
 #include "smtp_module.h"
 #include "store/store.h"
@@ -39,7 +39,7 @@ class QueueRunner {
   using Addresses = std::vector<sockaddr_storage>;
   using Routed = std::function<void(Addresses, ClientReply failure)>;
 
-  QueueRunner(Worker& w, const SmtpMainConf& conf, store::Store& store, std::unique_ptr<Resolver> r);
+  QueueRunner(Worker& w, const SmtpMainConf& conf, store::Store& store);
   void scan();
   void claim(uint64_t id);
   void deliver(const store::QueueEntry& e, uint64_t deadline);
@@ -47,14 +47,14 @@ class QueueRunner {
   void route(const std::string& domain, const SmtpMainConf::Route* via, uint64_t deadline, Routed done);
   // implicit: hosts is the domain itself (no MX), which then fails for
   // good when it has no address either.
-  void resolve_hosts(std::vector<MxHost> hosts, uint16_t port, bool implicit, uint64_t deadline, Routed done);
+  void resolve_hosts(std::vector<dns::MxHost> hosts, uint16_t port, bool implicit, uint64_t deadline, Routed done);
   void record(uint64_t id, std::map<std::string, ClientReply> results);
   int64_t retry_delay(uint32_t attempts) const;
 
   Worker& worker_;
   const SmtpMainConf& conf_;
   store::Store& store_;
-  std::unique_ptr<Resolver> resolver_;
+  dns::Resolver& resolver_;  // the worker's
   uv_timer_t* timer_;
   std::set<uint64_t> active_;  // entries this worker is delivering
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

@@ -97,15 +97,6 @@ void set_queue_interval(ConfParser& p, const Stmt& s, ModuleConf* c) {
                   std::to_string(kMinQueueInterval) + "ms");
 }
 
-// Checked here, not when a worker starts: a list c-ares refuses would
-// stop every worker, after `gannet -t` or a reload had taken it.
-void set_resolver(ConfParser& p, const Stmt& s, ModuleConf* c) {
-  if (auto bad = bad_server_entry(s.args()[0]))
-    p.fail(s, "invalid value \"" + s.args()[0] + "\" in \"" + s.name() + "\" directive: \"" + *bad +
-                  "\" is not IP, IP:port, IPv6 or [IPv6]:port");
-  set_str<&SmtpMainConf::resolver>(p, s, c);
-}
-
 const Directive directives[] = {
     {"smtp_route", CTX_MAIN | TAKE2, Slot::main, set_route},
     {"smtp_relayhost", CTX_MAIN | TAKE12, Slot::main, set_relayhost},
@@ -118,7 +109,6 @@ const Directive directives[] = {
     {"smtp_queue_interval", CTX_MAIN | TAKE1, Slot::main, set_queue_interval},
     {"smtp_delivery_port", CTX_MAIN | TAKE1, Slot::main, set_number<&SmtpMainConf::delivery_port, 1, 65535>},
     {"smtp_delivery_concurrency", CTX_MAIN | TAKE1, Slot::main, set_number<&SmtpMainConf::delivery_concurrency, 1, 10000>},
-    {"smtp_resolver", CTX_MAIN | TAKE1, Slot::main, set_resolver},
     {"smtp_helo_name", CTX_MAIN | TAKE1, Slot::main, set_str<&SmtpMainConf::helo_name>},
     {"smtp_delivery", CTX_MAIN | TAKE1, Slot::main, set_flag<&SmtpMainConf::delivery>},
     {"smtp_role", CTX_MAIL | CTX_SERVER | TAKE1, Slot::srv, set_parsed<&SmtpConf::role, parse_role, kRoles>},
@@ -144,7 +134,6 @@ std::string init_main_conf(Cycle&, ModuleConf& c) {
   merge(m.queue_interval, {}, 1000);
   merge(m.delivery_port, {}, 25);
   merge(m.delivery_concurrency, {}, 50);
-  merge(m.resolver, {}, "");
   merge(m.helo_name, {}, host);
   merge(m.delivery, {}, true);
   merge(m.relay_tls_verify, {}, false);

@@ -56,7 +56,6 @@ struct SmtpMainConf : ModuleConf {
   std::optional<uint64_t> queue_interval;   // ms between looks at the queue
   std::optional<int64_t> delivery_port;     // where MX hosts listen
   std::optional<int64_t> delivery_concurrency;
-  std::optional<std::string> resolver;      // c-ares servers, "" = resolv.conf
   std::optional<std::string> helo_name;
   std::optional<bool> delivery;             // run the delivery agent in workers
 };

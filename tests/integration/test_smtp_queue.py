@@ -51,7 +51,7 @@ class QueueBase(SmtpTest):
         self.other_mx = getattr(self, "other_mx", None) or free_port()
         return (self.routes_before() + f"smtp_route remote.test 127.0.0.1:{self.sink.port};\n"
                 f"smtp_route other.test 127.0.0.1:{self.other_mx};\n"
-                f"smtp_resolver 127.0.0.1:{self.dns.port};\n"
+                f"resolver 127.0.0.1:{self.dns.port};\n"
                 f"smtp_delivery_port {self.sink.port};\n"
                 "smtp_queue_retry 1s; smtp_queue_interval 100ms; smtp_helo_name mail.example.test;\n" + super().conf())
 
@@ -429,9 +429,9 @@ class ConfigTest(GannetTest):
         cases = [
             ("smtp_queue_interval 0;", 'invalid value "0" in "smtp_queue_interval" directive, it must be at least 100ms'),
             ("smtp_queue_interval 10ms;", 'invalid value "10ms"'),
-            ("smtp_resolver nonsense;", '"nonsense" is not IP, IP:port, IPv6 or [IPv6]:port'),
-            ("smtp_resolver 127.0.0.1:53,[::1];", '"[::1]" is not'),
-            ("smtp_resolver 127.0.0.1:99999;", '"127.0.0.1:99999" is not'),
+            ("resolver nonsense;", '"nonsense" is not IP, IP:port, IPv6 or [IPv6]:port'),
+            ("resolver 127.0.0.1:53,[::1];", '"[::1]" is not'),
+            ("resolver 127.0.0.1:99999;", '"127.0.0.1:99999" is not'),
         ]
         for line, message in cases:
             with self.subTest(line=line):
@@ -439,7 +439,7 @@ class ConfigTest(GannetTest):
                 self.assertEqual(r.returncode, 1, r.stderr)
                 self.assertIn(message, r.stderr)
                 self.assertIn(f"in {g.conf}:5\n", r.stderr)  # after the harness's 3 lines and a comment
-        g, r = self.check("smtp_queue_interval 100ms;\nsmtp_resolver 127.0.0.1:5353,::1,[::1]:53;\n")
+        g, r = self.check("smtp_queue_interval 100ms;\nresolver 127.0.0.1:5353,::1,[::1]:53;\n")
         self.assertEqual(r.returncode, 0, r.stderr)
 
     def test_t_checks_smtp_relayhost_auth(self):
@@ -473,14 +473,14 @@ class ConfigTest(GannetTest):
     def test_reload_with_a_bad_resolver_keeps_the_old_config(self):
         port = free_port()
         body = f"mail {{ server {{ listen 127.0.0.1:{port}; protocol echo; }} }}\n"
-        g = Gannet("smtp_resolver 127.0.0.1:53;\n" + body, workers=2)
+        g = Gannet("resolver 127.0.0.1:53;\n" + body, workers=2)
         self.servers.append(g)
         g.start()
         pids = g.worker_pids()
-        g.write_conf("smtp_resolver 127.0.0.1:53,localhost;\n" + body)
+        g.write_conf("resolver 127.0.0.1:53,localhost;\n" + body)
         g.signal(signal.SIGHUP)
         wait_for(lambda: "keeping the old configuration" in g.log(), what="the reload to be refused")
-        self.assertIn("smtp_resolver", g.log())
+        self.assertIn("resolver", g.log())
         self.assertEqual(sorted(g.worker_pids()), sorted(pids), "the old workers keep running")
 
 

@@ -204,12 +204,12 @@ TEST_CASE("the delivery agent's values are checked when the config is read") {
   dir.require_error("smtp_queue_interval 99ms;\n",
                     "invalid value \"99ms\" in \"smtp_queue_interval\" directive, it must be at least 100ms", 1);
   // Else c-ares refuses it when each worker starts, and no worker runs.
-  dir.require_error("worker_processes 1;\nsmtp_resolver 127.0.0.1:53,dns.example;\n",
-                    "invalid value \"127.0.0.1:53,dns.example\" in \"smtp_resolver\" directive: \"dns.example\" is not IP, "
+  dir.require_error("worker_processes 1;\nresolver 127.0.0.1:53,dns.example;\n",
+                    "invalid value \"127.0.0.1:53,dns.example\" in \"resolver\" directive: \"dns.example\" is not IP, "
                     "IP:port, IPv6 or [IPv6]:port", 2);
-  dir.require_error("smtp_resolver [::1];\n",
-                    "invalid value \"[::1]\" in \"smtp_resolver\" directive: \"[::1]\" is not IP, IP:port, IPv6 or [IPv6]:port", 1);
-  CHECK(dir.load("smtp_queue_interval 100ms;\nsmtp_resolver 127.0.0.1:5353,[::1]:53,::1;\n"));
+  dir.require_error("resolver [::1];\n",
+                    "invalid value \"[::1]\" in \"resolver\" directive: \"[::1]\" is not IP, IP:port, IPv6 or [IPv6]:port", 1);
+  CHECK(dir.load("smtp_queue_interval 100ms;\nresolver 127.0.0.1:5353,[::1]:53,::1;\n"));
 }
 
 TEST_CASE("duplicate directive") {

@@ -1,5 +1,5 @@
 // The delivery agent's pieces that need no store: where a domain's mail
-// goes, the smtp_resolver check, DATA's framing, and the client's deadline.
+// goes, the resolver check, DATA's framing, and the client's deadline.
 #include <ares.h>
 #include <uv.h>
 
@@ -10,10 +10,11 @@
 #include <vector>
 
 #include "../../modules/smtp/queue_runner.h"
-#include "../../modules/smtp/resolver.h"
+#include "dns/resolver.h"
 #include "../../modules/smtp/smtp_client.h"
 
 using namespace gannet::smtp;
+using namespace gannet::dns;
 using Route = gannet::smtp::SmtpMainConf::Route;
 
 TEST_CASE("dot_stuff: CRLF on every line, the last one too, dots doubled") {

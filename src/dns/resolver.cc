@@ -1,4 +1,4 @@
-#include "resolver.h"
+#include "dns/resolver.h"
 
 #include <arpa/inet.h>
 #include <arpa/nameser.h>
@@ -8,7 +8,7 @@
 #include <cstring>
 #include <memory>
 
-namespace gannet::smtp {
+namespace gannet::dns {
 
 namespace {
 
@@ -192,4 +192,4 @@ void Resolver::addresses(const std::string& host, uint16_t port,
   rearm_timer();
 }
 
-}  // namespace gannet::smtp
+}  // namespace gannet::dns

@@ -1,6 +1,6 @@
-// Asynchronous DNS for the delivery agent: c-ares driven by the worker's
-// libuv loop (its sockets polled by uv_poll, its timeouts by a uv_timer),
-// so a lookup never blocks the loop.
+// Asynchronous DNS, one a worker (dns_module.h): c-ares driven by the
+// worker's libuv loop (its sockets polled by uv_poll, its timeouts by a
+// uv_timer), so a lookup never blocks the loop.
 #pragma once
 
 #include <ares.h>
@@ -15,7 +15,7 @@
 #include <string_view>
 #include <vector>
 
-namespace gannet::smtp {
+namespace gannet::dns {
 
 struct MxHost {
   std::string host;
@@ -26,7 +26,7 @@ struct MxHost {
 // (RFC 5321 5.1), so that senders spread over them.
 void order_mx(std::vector<MxHost>& hosts, std::mt19937& random);
 
-// Checks an smtp_resolver list when the config is read, so that a bad one
+// Checks a `resolver` list when the config is read, so that a bad one
 // fails `gannet -t` and a reload instead of every worker's start. Stricter
 // than c-ares (which takes "1.2.3" and port 99999): comma-separated
 // entries, each an IPv4 address with an optional ":port", an IPv6 address
@@ -61,4 +61,4 @@ class Resolver {
   std::map<ares_socket_t, uv_poll_t*> polls_;
 };
 
-}  // namespace gannet::smtp
+}  // namespace gannet::dns
