@@ -1,21 +1,18 @@
 #include "dkim_sign.h"
 
-#include <openssl/base64.h>
 #include <openssl/bytestring.h>
 #include <openssl/mem.h>
 
 #include <algorithm>
+
+#include "base64.h"
 
 namespace gannet::dkim {
 
 namespace {
 
 std::string base64(const uint8_t* data, size_t len) {
-  size_t out_len;
-  EVP_EncodedLength(&out_len, len);
-  std::string out(out_len, '\0');
-  out.resize(EVP_EncodeBlock(reinterpret_cast<uint8_t*>(out.data()), data, len));
-  return out;
+  return base64_encode({reinterpret_cast<const char*>(data), len});
 }
 
 // A long tag value broken over lines; whitespace inside b= and h= is
