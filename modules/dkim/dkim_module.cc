@@ -14,6 +14,7 @@
 #include "cycle.h"
 #include "dkim_canon.h"
 #include "dkim_keys.h"
+#include "dkim_module.h"
 #include "dkim_sign.h"
 #include "mail/message_buffer.h"
 #include "module.h"
@@ -22,8 +23,6 @@
 #include "worker.h"
 
 namespace gannet {
-
-extern Module dkim_module;
 
 namespace {
 
@@ -38,11 +37,6 @@ struct DkimMainConf : ModuleConf {
   std::map<std::string, std::vector<Key>> keys;  // by domain
 };
 
-struct DkimSrvConf : ModuleConf {
-  std::optional<bool> sign;
-  std::optional<std::pair<Canon, Canon>> canon;
-  std::optional<uint64_t> expire;  // ms; 0: no x=
-};
 
 // Signed, and From, To and Subject once more than present (oversigned).
 const std::vector<std::string> kSign = {
@@ -94,6 +88,8 @@ const Directive directives[] = {
     {"dkim_key", CTX_MAIN | CTX_MAIL | TAKE3, Slot::main, set_key},
     {"dkim_canonicalization", CTX_MAIL | CTX_SERVER | TAKE1, Slot::srv, set_canon},
     {"dkim_signature_expire", CTX_MAIL | CTX_SERVER | TAKE1, Slot::srv, set_msec<&DkimSrvConf::expire>},
+    {"dkim_verify", CTX_MAIL | CTX_SERVER | TAKE1, Slot::srv, set_flag<&DkimSrvConf::verify>},
+    {"dkim_max_signatures", CTX_MAIL | CTX_SERVER | TAKE1, Slot::srv, set_number<&DkimSrvConf::max_signatures, 1, 100>},
 };
 
 // With no dkim_key, the keys `gannetctl dkim keygen` made: every
@@ -124,6 +120,8 @@ std::string merge_srv(const ModuleConf& parent, ModuleConf& child) {
   merge(c.sign, p.sign, false);
   merge(c.canon, p.canon, std::make_pair(Canon::relaxed, Canon::relaxed));
   merge(c.expire, p.expire, 0);
+  merge(c.verify, p.verify, false);
+  merge(c.max_signatures, p.max_signatures, 5);
   return {};
 }
 
@@ -219,9 +217,8 @@ void sign_done(uv_work_t* req, int) {
   job->run->resume(FilterStatus::next);
 }
 
-FilterStatus on_message(PhaseRun& run) {
+FilterStatus sign_message(PhaseRun& run) {
   auto& sc = run.server.conf<DkimSrvConf>(dkim_module);
-  if (!*sc.sign || run.envelope.user.empty()) return FilterStatus::next;
   std::string start = run.message->start();
   auto end = dkim::header_end(start);
   if (!end) return FilterStatus::next;
@@ -251,6 +248,13 @@ FilterStatus on_message(PhaseRun& run) {
   uv_queue_work(run.conn.worker().loop(), &j->req, sign_work, sign_done);
   run.on_cancel = [j] { j->cancelled = true; };
   return FilterStatus::wait;
+}
+
+// Mail from users is signed; mail from elsewhere is checked.
+FilterStatus on_message(PhaseRun& run) {
+  auto& sc = run.server.conf<DkimSrvConf>(dkim_module);
+  if (!run.envelope.user.empty()) return *sc.sign ? sign_message(run) : FilterStatus::next;
+  return *sc.verify ? dkim::verify_message(run) : FilterStatus::next;
 }
 
 const PhaseHooks hooks = [] {

@@ -25,6 +25,10 @@ struct MxQuery {
   std::function<void(Resolver::Result, std::vector<MxHost>)> done;
 };
 
+struct TxtQuery {
+  std::function<void(Resolver::Result, std::vector<std::string>)> done;
+};
+
 struct AddrQuery {
   std::function<void(Resolver::Result, std::vector<sockaddr_storage>)> done;
 };
@@ -164,6 +168,27 @@ void Resolver::mx(const std::string& domain, std::function<void(Result, std::vec
     static std::mt19937 random{std::random_device{}()};
     order_mx(hosts, random);
     q->done(result_of(status), std::move(hosts));
+  }, q);
+  rearm_timer();
+}
+
+void Resolver::txt(const std::string& name, std::function<void(Result, std::vector<std::string>)> done) {
+  auto* q = new TxtQuery{std::move(done)};
+  ares_query(channel_, name.c_str(), ns_c_in, ns_t_txt, [](void* arg, int status, int, unsigned char* abuf, int alen) {
+    std::unique_ptr<TxtQuery> q(static_cast<TxtQuery*>(arg));
+    if (status == ARES_EDESTRUCTION) return;
+    std::vector<std::string> records;
+    ares_txt_ext* reply = nullptr;
+    if (status == ARES_SUCCESS) {
+      status = ares_parse_txt_reply_ext(abuf, alen, &reply);
+      for (auto* r = reply; r; r = r->next) {
+        if (r->record_start || records.empty()) records.emplace_back();
+        records.back().append(reinterpret_cast<const char*>(r->txt), r->length);
+      }
+      if (reply) ares_free_data(reply);
+      if (status == ARES_SUCCESS && records.empty()) status = ARES_ENODATA;
+    }
+    q->done(result_of(status), std::move(records));
   }, q);
   rearm_timer();
 }

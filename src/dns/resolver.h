@@ -46,6 +46,8 @@ class Resolver {
   // MX records sorted by preference. A domain without MX gets no_data: the
   // caller falls back to the domain itself (RFC 5321 5.1).
   void mx(const std::string& domain, std::function<void(Result, std::vector<MxHost>)> done);
+  // The TXT records of name, each record's strings joined (RFC 6376 3.6.2.2).
+  void txt(const std::string& name, std::function<void(Result, std::vector<std::string>)> done);
   // A and AAAA addresses of host, with `port` set.
   void addresses(const std::string& host, uint16_t port, std::function<void(Result, std::vector<sockaddr_storage>)> done);
 

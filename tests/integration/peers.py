@@ -79,8 +79,9 @@ class SmtpSink:
 
 
 class DnsServer:
-    """Answers MX and A queries from a table; NXDOMAIN for unknown names.
-    records: {name: {"MX": [(pref, host)], "A": ["127.0.0.1"]}}; a name
+    """Answers MX, A and TXT queries from a table; NXDOMAIN for unknown names.
+    records: {name: {"MX": [(pref, host)], "A": ["127.0.0.1"], "TXT": ["v=..."]}}
+    (a TXT value is sent as strings of at most 255 octets); a name
     with {} exists without records (NODATA for every type), and
     {"RCODE": 2} answers every query for it with that rcode (SERVFAIL)."""
 
@@ -121,6 +122,11 @@ class DnsServer:
                     for pref, host in entry.get("MX", []):
                         rdata = struct.pack(">H", pref) + self.encode_name(host)
                         answers.append(struct.pack(">HHHIH", 0xC00C, 15, 1, 60, len(rdata)) + rdata)
+                elif qtype == 16:
+                    for text in entry.get("TXT", []):
+                        raw = text.encode()
+                        rdata = b"".join(bytes([len(raw[i:i + 255])]) + raw[i:i + 255] for i in range(0, len(raw), 255))
+                        answers.append(struct.pack(">HHHIH", 0xC00C, 16, 1, 60, len(rdata)) + rdata)
                 elif qtype == 1:
                     for a in entry.get("A", []):
                         rdata = socket.inet_aton(a)

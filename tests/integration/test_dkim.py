@@ -4,6 +4,7 @@ Ed25519), and every signature checked by two verifiers written elsewhere:
 dkimpy (Debian's python3-dkim, under the system's python3) and OpenDKIM
 in its test mode (opendkim -t, TestPublicKeys), both fed the records
 `gannetctl dns` prints instead of DNS."""
+import base64
 import os
 import re
 import shutil
@@ -13,6 +14,7 @@ import tempfile
 import unittest
 
 from harness import main, wait_for
+from peers import DnsServer
 from smtp_harness import GANNETCTL, SmtpTest
 
 SYSTEM_PYTHON = "/usr/bin/python3"
@@ -160,6 +162,94 @@ class DkimSimpleTest(DkimSignTest):
         self.assertEqual(self.verify(stored), ["pass", "pass"])
         # simple counts whitespace: what relaxed forgives, simple does not.
         self.assertEqual(self.verify(stored.replace(b"with   spaces", b"with spaces")), ["fail", "fail"])
+
+
+def openssl(*args, stdin=None):
+    return subprocess.run(["openssl", *args], input=stdin, capture_output=True, check=True, timeout=60).stdout
+
+
+@unittest.skipUnless(have_dkimpy() and shutil.which("dkimsign"), "python3-dkim is not installed (tools/install-test-deps)")
+class DkimVerifyTest(SmtpTest):
+    """Inbound mail signed by dkimpy's dkimsign, keys served by a DNS server
+    on loopback: each case's Authentication-Results as stored."""
+    mx_extra = "dkim_verify on; smtp_max_message_size 1m;"
+
+    MESSAGE = (b"From: Carol <carol@signer.test>\r\nTo: bob@example.test\r\nSubject: from outside\r\n"
+               b"Date: Tue, 08 Dec 2026 10:00:00 +0000\r\nMessage-ID: <2@signer.test>\r\n\r\nHello Bob.\r\n")
+
+    @classmethod
+    def setUpClass(cls):
+        cls.keys = tempfile.mkdtemp(prefix="gannet-dkim-keys-")
+        records = {}
+        for bits in (2048, 1024, 512):
+            path = os.path.join(cls.keys, f"rsa{bits}.pem")
+            openssl("genrsa", "-out", path, str(bits))
+            spki = openssl("rsa", "-in", path, "-pubout", "-outform", "DER")
+            records[f"rsa{bits}"] = "v=DKIM1; k=rsa; p=" + base64.b64encode(spki).decode()
+        subprocess.run(["dknewkey", "--ktype", "ed25519", os.path.join(cls.keys, "ed")], check=True,
+                       capture_output=True, timeout=60)
+        with open(os.path.join(cls.keys, "ed.dns")) as f:
+            records["ed"] = re.search(r"v=DKIM1[^\"]*", f.read().replace('" "', "")).group(0).strip()
+        records["revoked"] = "v=DKIM1; k=rsa; p="
+        cls.dns = DnsServer({f"{sel}._domainkey.signer.test": {"TXT": [txt]} for sel, txt in records.items()})
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.dns.stop()
+        shutil.rmtree(cls.keys, ignore_errors=True)
+
+    def conf(self):
+        return f"resolver 127.0.0.1:{self.dns.port};\n" + super().conf()
+
+    def signed(self, selector, key, message=None, signalg="rsa-sha256"):
+        r = subprocess.run(["dkimsign", "--signalg", signalg, selector, "signer.test", os.path.join(self.keys, key)],
+                           input=message or self.MESSAGE, capture_output=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return r.stdout
+
+    def results(self, message):
+        """What the stored copy of `message`, sent in over the MX, says."""
+        before = len(self.inbox("bob"))
+        with self.smtp() as s:
+            s.sendmail("carol@signer.test", ["bob@example.test"], message)
+        stored = self.inbox("bob")[before]
+        found = re.findall(rb"(?m)^Authentication-Results: ([^\r\n]*(?:\r\n[ \t][^\r\n]*)*)", stored)
+        self.assertEqual(len(found), 1, stored[:800])
+        return [" ".join(part.split()) for part in found[0].decode().replace("\r\n", "").split(";")]
+
+    def test_each_case(self):
+        ok = self.signed("rsa2048", "rsa2048.pem")
+        ed = self.signed("ed", "ed.key", signalg="ed25519-sha256")
+        no_t = re.sub(rb"t=\d+;", b"x=1000;", ok)
+        cases = {
+            "rsa-sha256 and ed25519-sha256": (self.signed("ed", "ed.key", ok, "ed25519-sha256"), ["pass", "pass"]),
+            "body changed": (ok.replace(b"Hello Bob.", b"Hello Rob."), ['fail reason="body hash did not verify"']),
+            "header changed": (ok.replace(b"from outside", b"from inside"), ['fail reason="signature did not verify"']),
+            "expired": (no_t, ['fail reason="signature expired"']),
+            "revoked key": (self.signed("revoked", "rsa2048.pem"), ['fail reason="key revoked"']),
+            "unknown algorithm": (self.signed("rsa2048", "rsa2048.pem", signalg="rsa-sha1"),
+                                  ['permerror reason="unknown algorithm rsa-sha1"']),
+            "1024-bit RSA": (self.signed("rsa1024", "rsa1024.pem"), ["pass"]),
+            "512-bit RSA": (self.signed("rsa512", "rsa512.pem"), ['policy reason="an RSA key of 512 bits"']),
+            "no key published": (self.signed("nokey", "rsa2048.pem"), ['permerror reason="no key for signature"']),
+            "ed25519": (ed, ["pass"]),
+            "not signed": (self.MESSAGE, None),
+        }
+        for name, (message, want) in cases.items():
+            with self.subTest(name):
+                got = self.results(message)
+                self.assertEqual(got[0], "mail.example.test")
+                if want is None:
+                    self.assertEqual(got[1:], ["dkim=none"])
+                    continue
+                verdicts = [re.sub(r" header\..*", "", g)[len("dkim="):] for g in got[1:]]
+                self.assertEqual(verdicts, want)
+
+    def test_a_good_signature_passes_with_its_properties(self):
+        signed = self.signed("rsa2048", "rsa2048.pem")
+        b = re.search(rb"\bb=([^;]*)", re.sub(rb"\s", b"", signed.split(b"\nFrom:")[0])).group(1)[:8].decode()
+        self.assertEqual(self.results(signed)[1:],
+                         [f"dkim=pass header.d=signer.test header.s=rsa2048 header.a=rsa-sha256 header.b={b}"])
 
 
 if __name__ == "__main__":
