@@ -1,6 +1,7 @@
 #include "dkim_canon.h"
 
 #include <cctype>
+#include <cstring>
 
 namespace gannet::dkim {
 
@@ -138,6 +139,12 @@ void BodyHasher::emit(std::string_view s) {
     s = s.substr(0, static_cast<size_t>(std::min<uint64_t>(room, s.size())));
   }
   hashed_ += s.size();
+  if (s.size() >= 1024) {  // a long run goes to the hash as it is
+    SHA256_Update(&sha_, out_.data(), out_.size());
+    out_.clear();
+    SHA256_Update(&sha_, s.data(), s.size());
+    return;
+  }
   out_.append(s);
   if (out_.size() >= 4096) {
     SHA256_Update(&sha_, out_.data(), out_.size());
@@ -149,36 +156,62 @@ void BodyHasher::flush_pending() {
   for (; empty_lines_ > 0; empty_lines_--) emit("\r\n");
 }
 
-// A content octet: the empty lines held back were not the end after all.
-void BodyHasher::content(char ch) {
+// Content octets: the empty lines held back were not the end after all,
+// and whitespace before them (relaxed) becomes one space.
+void BodyHasher::content(std::string_view run) {
   if (!in_line_) flush_pending();
   if (wsp_) emit(" ");
   wsp_ = false;
   in_line_ = true;
-  emit(std::string_view(&ch, 1));
+  emit(run);
 }
 
+void BodyHasher::end_line() {  // relaxed drops the whitespace before it
+  wsp_ = false;
+  if (in_line_) emit("\r\n");
+  else empty_lines_++;
+  in_line_ = false;
+}
+
+// Runs of ordinary octets go through whole; only CR (and, relaxed,
+// whitespace that canonicalization changes) is looked at one by one.
 void BodyHasher::update(std::string_view piece) {
-  for (char ch : piece) {
+  const char* p = piece.data();
+  const char* end = p + piece.size();
+  while (p < end) {
     if (cr_) {
       cr_ = false;
-      if (ch == '\n') {  // a line ends; relaxed drops the whitespace before it
-        wsp_ = false;
-        if (in_line_) emit("\r\n");
-        else empty_lines_++;
-        in_line_ = false;
+      if (*p == '\n') {
+        end_line();
+        p++;
         continue;
       }
-      content('\r');  // a bare CR is content
+      content("\r");  // a bare CR is content
     }
-    if (ch == '\r') cr_ = true;
-    else if (canon_ == Canon::relaxed && is_wsp(ch)) wsp_ = true;
-    else content(ch);
+    const char* q = p;
+    if (canon_ == Canon::simple) {
+      q = static_cast<const char*>(memchr(p, '\r', end - p));
+      if (!q) q = end;
+    } else {  // relaxed: a lone space between content is left as it is, so runs are whole lines
+      for (; q < end; q++) {
+        char c = *q;
+        if (c == '\r' || c == '\t') break;
+        if (c == ' ' && (q == p || q + 1 == end || q[1] == ' ' || q[1] == '\t' || q[1] == '\r')) break;
+      }
+    }
+    if (q > p) {
+      content(std::string_view(p, q - p));
+      p = q;
+      continue;
+    }
+    if (*p == '\r') cr_ = true;
+    else wsp_ = true;
+    p++;
   }
 }
 
 std::array<uint8_t, SHA256_DIGEST_LENGTH> BodyHasher::finish() {
-  if (cr_) content('\r');
+  if (cr_) content("\r");
   cr_ = false;
   wsp_ = false;  // trailing whitespace of a last line without CRLF
   if (in_line_) emit("\r\n");  // a body that does not end with CRLF gets one

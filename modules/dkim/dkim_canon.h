@@ -59,7 +59,8 @@ class BodyHasher {
  private:
   void emit(std::string_view s);
   void flush_pending();
-  void content(char ch);
+  void content(std::string_view run);
+  void end_line();
 
   Canon canon_;
   std::optional<uint64_t> limit_;
