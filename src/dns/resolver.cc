@@ -8,6 +8,8 @@
 #include <cstring>
 #include <memory>
 
+#include "dns/answer_ttl.h"
+
 namespace gannet::dns {
 
 namespace {
@@ -21,13 +23,27 @@ Resolver::Result result_of(int status) {
   }
 }
 
-struct MxQuery {
-  std::function<void(Resolver::Result, std::vector<MxHost>)> done;
+constexpr size_t kCacheEntries = 4096;
+constexpr uint32_t kCacheTtlMax = 86400;
+
+struct RawQuery {
+  Resolver* resolver;
+  std::string key;
+  Resolver::Raw done;
 };
 
-struct TxtQuery {
-  std::function<void(Resolver::Result, std::vector<std::string>)> done;
+// A cached answer given on the next turn of the loop, as a real lookup's.
+struct Replay {
+  uv_timer_t timer;
+  Resolver* owner;
+  int status;
+  std::string answer;
+  Resolver::Raw done;
 };
+
+void free_replay(uv_timer_t* t) {
+  uv_close(reinterpret_cast<uv_handle_t*>(t), [](uv_handle_t* h) { delete static_cast<Replay*>(h->data); });
+}
 
 struct AddrQuery {
   std::function<void(Resolver::Result, std::vector<sockaddr_storage>)> done;
@@ -93,6 +109,7 @@ Resolver::Resolver(uv_loop_t* loop, const std::string& servers, std::string& err
 }
 
 Resolver::~Resolver() {
+  for (uv_timer_t* t : replays_) free_replay(t);  // their callers are going too
   if (channel_) ares_destroy(channel_);  // calls back pending queries with ARES_EDESTRUCTION
   for (auto& [fd, p] : polls_) close_and_free(reinterpret_cast<uv_handle_t*>(p));
   close_and_free(reinterpret_cast<uv_handle_t*>(timer_));
@@ -152,11 +169,54 @@ void order_mx(std::vector<MxHost>& hosts, std::mt19937& random) {
   std::stable_sort(hosts.begin(), hosts.end(), [](auto& a, auto& b) { return a.preference < b.preference; });
 }
 
+void Resolver::query(const std::string& name, int type, Raw done) {
+  std::string key = std::to_string(type) + ":" + name;
+  for (char& c : key) c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
+  auto hit = cache_.find(key);
+  if (hit != cache_.end() && hit->second.expires > uv_now(loop_)) {
+    hits_++;
+    auto* r = new Replay{{}, this, hit->second.status, hit->second.answer, std::move(done)};
+    uv_timer_init(loop_, &r->timer);
+    r->timer.data = r;
+    replays_.insert(&r->timer);
+    uv_timer_start(&r->timer, [](uv_timer_t* t) {
+      auto* r = static_cast<Replay*>(t->data);
+      r->owner->replays_.erase(t);
+      r->done(r->status, reinterpret_cast<const unsigned char*>(r->answer.data()), static_cast<int>(r->answer.size()));
+      free_replay(t);
+    }, 0, 0);
+    return;
+  }
+  auto* q = new RawQuery{this, key, std::move(done)};
+  ares_query(channel_, name.c_str(), ns_c_in, type, [](void* arg, int status, int, unsigned char* abuf, int alen) {
+    std::unique_ptr<RawQuery> q(static_cast<RawQuery*>(arg));
+    if (status == ARES_EDESTRUCTION) return;  // the resolver is going: nobody to tell
+    q->resolver->keep(q->key, status, abuf, alen);
+    q->done(status, abuf, alen);
+  }, q);
+  rearm_timer();
+}
+
+// Answers (and the negative ones, RFC 2308) for as long as their TTL says,
+// a day at most; failures are not kept. The oldest go when it is full.
+void Resolver::keep(const std::string& key, int status, const unsigned char* answer, int len) {
+  if (status != ARES_SUCCESS && status != ARES_ENOTFOUND && status != ARES_ENODATA) return;
+  if (!answer || len <= 0) return;
+  auto ttl = answer_ttl(answer, static_cast<size_t>(len));
+  if (!ttl || *ttl == 0) return;
+  if (!cache_.count(key)) {
+    while (cache_.size() >= kCacheEntries && !cache_order_.empty()) {
+      cache_.erase(cache_order_.front());
+      cache_order_.pop_front();
+    }
+    cache_order_.push_back(key);
+  }
+  cache_[key] = {status, std::string(reinterpret_cast<const char*>(answer), static_cast<size_t>(len)),
+                 uv_now(loop_) + std::min(*ttl, kCacheTtlMax) * 1000ull};
+}
+
 void Resolver::mx(const std::string& domain, std::function<void(Result, std::vector<MxHost>)> done) {
-  auto* q = new MxQuery{std::move(done)};
-  ares_query(channel_, domain.c_str(), ns_c_in, ns_t_mx, [](void* arg, int status, int, unsigned char* abuf, int alen) {
-    std::unique_ptr<MxQuery> q(static_cast<MxQuery*>(arg));
-    if (status == ARES_EDESTRUCTION) return;
+  query(domain, ns_t_mx, [done = std::move(done)](int status, const unsigned char* abuf, int alen) {
     std::vector<MxHost> hosts;
     ares_mx_reply* reply = nullptr;
     if (status == ARES_SUCCESS) {
@@ -167,16 +227,12 @@ void Resolver::mx(const std::string& domain, std::function<void(Result, std::vec
     }
     static std::mt19937 random{std::random_device{}()};
     order_mx(hosts, random);
-    q->done(result_of(status), std::move(hosts));
-  }, q);
-  rearm_timer();
+    done(result_of(status), std::move(hosts));
+  });
 }
 
 void Resolver::txt(const std::string& name, std::function<void(Result, std::vector<std::string>)> done) {
-  auto* q = new TxtQuery{std::move(done)};
-  ares_query(channel_, name.c_str(), ns_c_in, ns_t_txt, [](void* arg, int status, int, unsigned char* abuf, int alen) {
-    std::unique_ptr<TxtQuery> q(static_cast<TxtQuery*>(arg));
-    if (status == ARES_EDESTRUCTION) return;
+  query(name, ns_t_txt, [done = std::move(done)](int status, const unsigned char* abuf, int alen) {
     std::vector<std::string> records;
     ares_txt_ext* reply = nullptr;
     if (status == ARES_SUCCESS) {
@@ -188,9 +244,8 @@ void Resolver::txt(const std::string& name, std::function<void(Result, std::vect
       if (reply) ares_free_data(reply);
       if (status == ARES_SUCCESS && records.empty()) status = ARES_ENODATA;
     }
-    q->done(result_of(status), std::move(records));
-  }, q);
-  rearm_timer();
+    done(result_of(status), std::move(records));
+  });
 }
 
 void Resolver::addresses(const std::string& host, uint16_t port,

@@ -7,12 +7,15 @@
 #include <sys/socket.h>
 #include <uv.h>
 
+#include <deque>
 #include <functional>
 #include <map>
+#include <set>
 #include <optional>
 #include <random>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace gannet::dns {
@@ -51,7 +54,20 @@ class Resolver {
   // A and AAAA addresses of host, with `port` set.
   void addresses(const std::string& host, uint16_t port, std::function<void(Result, std::vector<sockaddr_storage>)> done);
 
+  // Answers kept, and the ones that came from there (for tests and logs).
+  size_t cached() const { return cache_.size(); }
+  uint64_t cache_hits() const { return hits_; }
+
+  // A query's outcome: c-ares' status and the response as it came.
+  using Raw = std::function<void(int status, const unsigned char* answer, int len)>;
+
  private:
+  // mx and txt go through here: an answer still in the cache is given
+  // (on the next loop turn, as a lookup would be), else the servers are
+  // asked and what they say is kept for its TTL (answer_ttl.h).
+  void query(const std::string& name, int type, Raw done);
+  void keep(const std::string& key, int status, const unsigned char* answer, int len);
+
   static void on_sock_state(void* data, ares_socket_t fd, int readable, int writable);
   static void on_poll(uv_poll_t* p, int status, int events);
   static void on_timer(uv_timer_t* t);
@@ -61,6 +77,15 @@ class Resolver {
   ares_channel channel_ = nullptr;
   uv_timer_t* timer_;
   std::map<ares_socket_t, uv_poll_t*> polls_;
+  struct Cached {
+    int status;
+    std::string answer;
+    uint64_t expires;  // uv_now() ms
+  };
+  std::unordered_map<std::string, Cached> cache_;  // "type:name"
+  std::deque<std::string> cache_order_;           // oldest first, for eviction
+  std::set<uv_timer_t*> replays_;                 // cached answers on their way: dropped if we go first
+  uint64_t hits_ = 0;
 };
 
 }  // namespace gannet::dns

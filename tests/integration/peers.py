@@ -91,6 +91,7 @@ class DnsServer:
         self.sock.bind(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
         self.running = True
+        self.queries = []  # (name, qtype) as asked, for tests of caching
         threading.Thread(target=self.serve, daemon=True).start()
 
     @staticmethod
@@ -115,6 +116,7 @@ class DnsServer:
             qtype = struct.unpack(">H", data[pos + 1:pos + 3])[0]
             question = data[12:pos + 5]
             name = ".".join(labels).lower()
+            self.queries.append((name, qtype))
             entry = self.records.get(name)
             answers = []
             if entry is not None:

@@ -191,6 +191,7 @@ class DkimVerifyTest(SmtpTest):
         with open(os.path.join(cls.keys, "ed.dns")) as f:
             records["ed"] = re.search(r"v=DKIM1[^\"]*", f.read().replace('" "', "")).group(0).strip()
         records["revoked"] = "v=DKIM1; k=rsa; p="
+        records["cached"] = records["rsa1024"]  # asked for by one test only, to count the asking
         cls.dns = DnsServer({f"{sel}._domainkey.signer.test": {"TXT": [txt]} for sel, txt in records.items()})
 
     @classmethod
@@ -244,6 +245,14 @@ class DkimVerifyTest(SmtpTest):
                     continue
                 verdicts = [re.sub(r" header\..*", "", g)[len("dkim="):] for g in got[1:]]
                 self.assertEqual(verdicts, want)
+
+    def test_key_records_are_cached_for_their_ttl(self):
+        signed = self.signed("cached", "rsa1024.pem")
+        for _ in range(4):
+            self.assertEqual(self.results(signed)[1].split()[0], "dkim=pass")
+        asked = self.dns.queries.count(("cached._domainkey.signer.test", 16))
+        self.assertGreaterEqual(asked, 1)
+        self.assertLessEqual(asked, self.workers)  # once a worker at most: the record's TTL is 60 s
 
     def test_a_good_signature_passes_with_its_properties(self):
         signed = self.signed("rsa2048", "rsa2048.pem")
