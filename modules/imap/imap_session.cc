@@ -76,14 +76,13 @@ const CommandRow command_table[] = {
 
 std::unique_ptr<Session> make_session(Connection& c) { return std::make_unique<ImapSession>(c); }
 
-ImapSession::ImapSession(Connection& c) : conn_(c), conf_(c.server().conf<ImapConf>(imap_module)) {}
+ImapSession::ImapSession(Connection& c)
+    : conn_(c), conf_(c.server().conf<ImapConf>(imap_module)), timer_(c.worker().loop()) {}
 
 ImapSession::~ImapSession() {
   *alive_ = false;
   if (idle_token_) worker_change_feed().unsubscribe(*idle_token_);
   drop_appends();
-  if (timer_)
-    uv_close(reinterpret_cast<uv_handle_t*>(timer_), [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
 }
 
 void ImapSession::send(std::string_view text) {
@@ -345,20 +344,14 @@ void ImapSession::logged_in(const std::string& tag, const std::string& user) {
 
 // Slow down guessing: the answer, and the next command, wait.
 void ImapSession::login_failed(const std::string& tag, std::string_view mech, std::string_view name, const char* why) {
-  GLOG(Level::notice, "imap: %.*s authentication failed for \"%s\" from %s%s", static_cast<int>(mech.size()),
-       mech.data(), auth::loggable(name).c_str(), conn_.peer().c_str(), why);
+  auth::log_failure("imap", mech, name, conn_.peer(), why);
   auth_tag_ = tag;
-  if (!timer_) {
-    timer_ = new uv_timer_t;
-    uv_timer_init(conn_.worker().loop(), timer_);
-    timer_->data = this;
-  }
-  uv_timer_start(timer_, [](uv_timer_t* t) {
+  timer_.start(*conf_.auth_failure_delay, this, [](uv_timer_t* t) {
     auto* s = static_cast<ImapSession*>(t->data);
     s->send(s->auth_tag_ + " NO [AUTHENTICATIONFAILED] Authentication failed");
     s->auth_tag_.clear();
     s->ready();
-  }, *conf_.auth_failure_delay, 0);
+  });
 }
 
 // --- authenticated ---

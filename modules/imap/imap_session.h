@@ -11,6 +11,7 @@
 
 #include "auth/login.h"
 #include "connection.h"
+#include "session_timer.h"
 #include "imap_module.h"
 #include "imap_parse.h"
 #include "mail/message_buffer.h"
@@ -143,7 +144,7 @@ class ImapSession final : public Session {
   std::optional<store::ChangeFeed::Token> idle_token_;
   std::unique_ptr<auth::Exchange> auth_;
   std::string auth_tag_;
-  uv_timer_t* timer_ = nullptr;
+  SessionTimer timer_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

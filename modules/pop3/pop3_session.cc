@@ -53,7 +53,8 @@ uint64_t top_end(std::string_view msg, uint64_t lines) {
 
 std::unique_ptr<Session> make_session(Connection& c) { return std::make_unique<Pop3Session>(c); }
 
-Pop3Session::Pop3Session(Connection& c) : conn_(c), conf_(c.server().conf<Pop3Conf>(pop3_module)) {}
+Pop3Session::Pop3Session(Connection& c)
+    : conn_(c), conf_(c.server().conf<Pop3Conf>(pop3_module)), timer_(c.worker().loop()) {}
 
 namespace {
 
@@ -71,8 +72,6 @@ void close_file(uv_loop_t* loop, int fd) {
 Pop3Session::~Pop3Session() {
   *alive_ = false;
   if (lock_fd_ >= 0) close_file(conn_.worker().loop(), lock_fd_);
-  if (timer_)
-    uv_close(reinterpret_cast<uv_handle_t*>(timer_), [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
 }
 
 void Pop3Session::reply(std::string_view text) {
@@ -287,18 +286,12 @@ void Pop3Session::locked(const store::User& user, int fd) {
 }
 
 void Pop3Session::login_failed(const std::string& name, std::string_view mech, const char* why) {
-  GLOG(Level::notice, "pop3: %.*s authentication failed for \"%s\" from %s%s", static_cast<int>(mech.size()),
-       mech.data(), auth::loggable(name).c_str(), conn_.peer().c_str(), why);
-  if (!timer_) {
-    timer_ = new uv_timer_t;
-    uv_timer_init(conn_.worker().loop(), timer_);
-    timer_->data = this;
-  }
-  uv_timer_start(timer_, [](uv_timer_t* t) {
+  auth::log_failure("pop3", mech, name, conn_.peer(), why);
+  timer_.start(*conf_.auth_failure_delay, this, [](uv_timer_t* t) {
     auto* s = static_cast<Pop3Session*>(t->data);
     s->reply("-ERR [AUTH] Authentication failed.");
     s->ready();
-  }, *conf_.auth_failure_delay, 0);
+  });
 }
 
 // --- TRANSACTION ---

@@ -13,6 +13,7 @@
 
 #include "auth/login.h"
 #include "connection.h"
+#include "session_timer.h"
 #include "module.h"
 #include "pop3_module.h"
 #include "pop3_parse.h"
@@ -69,7 +70,7 @@ class Pop3Session final : public Session {
   std::vector<Message> drop_;
   std::unique_ptr<Sending> sending_;
   std::unique_ptr<auth::Exchange> auth_;
-  uv_timer_t* timer_ = nullptr;
+  SessionTimer timer_;
   int lock_fd_ = -1;  // holds the maildrop's flock for the session's life
   bool busy_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

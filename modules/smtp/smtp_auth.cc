@@ -56,8 +56,7 @@ void SmtpSession::auth_result(auth::Exchange::Result r) {
 
 // Slow down guessing: the answer, and the next command, wait.
 void SmtpSession::auth_failed() {
-  GLOG(Level::notice, "smtp: %s authentication failed for \"%s\" from %s%s", auth_->mechanism().c_str(),
-       auth::loggable(auth_->name()).c_str(), conn_.peer().c_str(), auth_->why());
+  auth::log_failure("smtp", auth_->mechanism(), auth_->name(), conn_.peer(), auth_->why());
   auth_.reset();
   state_ = State::busy;
   start_timer(*conf_.auth_failure_delay, [](uv_timer_t* t) {

@@ -42,23 +42,14 @@ const std::string& server_name(const Connection& c) { return *c.server().conf<Ma
 std::unique_ptr<Session> make_session(Connection& c) { return std::make_unique<SmtpSession>(c); }
 
 SmtpSession::SmtpSession(Connection& c)
-    : conn_(c), conf_(c.server().conf<SmtpConf>(smtp_module)), run_(Phase::connect, c, c.server(), envelope_) {}
+    : conn_(c), conf_(c.server().conf<SmtpConf>(smtp_module)), run_(Phase::connect, c, c.server(), envelope_), timer_(c.worker().loop()) {}
 
 SmtpSession::~SmtpSession() {
   *alive_ = false;
   if (message_) message_->release();  // never one the store is committing: that one is the store's
-  if (timer_)
-    uv_close(reinterpret_cast<uv_handle_t*>(timer_), [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
 }
 
-void SmtpSession::start_timer(uint64_t ms, void (*cb)(uv_timer_t*)) {
-  if (!timer_) {
-    timer_ = new uv_timer_t;
-    uv_timer_init(conn_.worker().loop(), timer_);
-    timer_->data = this;
-  }
-  uv_timer_start(timer_, cb, ms, 0);
-}
+void SmtpSession::start_timer(uint64_t ms, void (*cb)(uv_timer_t*)) { timer_.start(ms, this, cb); }
 
 void SmtpSession::reply(std::string_view line) {
   if (!line.empty() && (line[0] == '4' || line[0] == '5')) errors_++;

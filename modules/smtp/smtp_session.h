@@ -12,6 +12,7 @@
 #include "connection.h"
 #include "mail/message_buffer.h"
 #include "module.h"
+#include "session_timer.h"
 #include "smtp_data.h"
 #include "smtp_module.h"
 #include "smtp_parse.h"
@@ -119,7 +120,7 @@ class SmtpSession final : public Session {
   bool chunk_drop_ = false;  // read the chunk, keep nothing
   State drop_state_ = State::fresh;
   std::unique_ptr<auth::Exchange> auth_;  // AUTH in progress
-  uv_timer_t* timer_ = nullptr;
+  SessionTimer timer_;
   // Cleared when the session goes: a store commit finishing later must not
   // touch it.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <deque>
 
+#include "log.h"
 #include "password.h"
 #include "store/store_module.h"
 
@@ -250,6 +251,12 @@ void Exchange::scram_final(std::string_view msg, const Done& done) {
     return done(Result::failed);
   }
   ask(server.server_final(scram_->server_key), done);
+}
+
+void log_failure(std::string_view protocol, std::string_view mech, std::string_view name, const std::string& peer,
+                 const char* why) {
+  GLOG(Level::notice, "%.*s: %.*s authentication failed for \"%s\" from %s%s", static_cast<int>(protocol.size()),
+       protocol.data(), static_cast<int>(mech.size()), mech.data(), loggable(name).c_str(), peer.c_str(), why);
 }
 
 }  // namespace gannet::auth

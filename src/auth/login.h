@@ -29,6 +29,11 @@ std::optional<store::User> enabled_user(const std::string& address);
 // not forge a line that blames another address.
 std::string loggable(std::string_view name);
 
+// The notice a failed login leaves: "<protocol>: <mech> authentication
+// failed for "<name>" from <peer><why>", the name made loggable.
+void log_failure(std::string_view protocol, std::string_view mech, std::string_view name, const std::string& peer,
+                 const char* why);
+
 // Checks a password with argon2id on loop's thread pool, at most two at
 // once per worker so that logins never hold every pool thread. An unknown
 // or disabled name costs as much as a known one. done gets the user's
