@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "base64.h"
+#include "digits.h"
 
 namespace gannet::dkim {
 
@@ -47,13 +48,8 @@ bool valid_tag_value(std::string_view v) {
 std::optional<std::string> decode64(std::string_view text) { return base64_decode(without_fws(text), 1 << 16); }
 
 std::optional<int64_t> number(std::string_view s) {
-  if (s.empty() || s.size() > 12) return std::nullopt;
-  int64_t n = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return std::nullopt;
-    n = n * 10 + (c - '0');
-  }
-  return n;
+  auto n = parse_digits(s, INT64_MAX);
+  return n ? std::optional<int64_t>(static_cast<int64_t>(*n)) : std::nullopt;
 }
 
 // "a:b:c" (whitespace removed, lower-cased) as its parts.

@@ -11,7 +11,7 @@ namespace gannet::imap {
 namespace {
 
 std::optional<uint64_t> number(const Arg& a) {
-  return a.kind == Arg::Kind::atom ? parse_number(a.text) : std::nullopt;
+  return a.kind == Arg::Kind::atom ? parse_digits(a.text) : std::nullopt;
 }
 
 }  // namespace

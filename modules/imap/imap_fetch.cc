@@ -156,7 +156,7 @@ void ImapSession::fetch(const Command& c, bool by_uid) {
     bool ok = mods.kind == Arg::Kind::list && !mods.items.empty();
     for (size_t i = 0; ok && i < mods.items.size(); i++) {
       if (mods.items[i].is("CHANGEDSINCE") && i + 1 < mods.items.size()) {
-        auto n = parse_number(mods.items[++i].text);
+        auto n = parse_digits(mods.items[++i].text);
         ok = n.has_value();
         changedsince = n.value_or(0);
       } else if (mods.items[i].is("VANISHED")) {

@@ -11,7 +11,7 @@ bool parse_partial(std::string_view p, FetchItem& it) {
   p = p.substr(1, p.size() - 2);
   auto dot = p.find('.');
   if (dot == std::string_view::npos) return false;
-  auto offset = parse_number(p.substr(0, dot), UINT32_MAX), length = parse_number(p.substr(dot + 1), UINT32_MAX);
+  auto offset = parse_digits(p.substr(0, dot), UINT32_MAX), length = parse_digits(p.substr(dot + 1), UINT32_MAX);
   if (!offset || !length || *length == 0) return false;
   it.offset = *offset;
   it.length = *length;

@@ -144,14 +144,6 @@ std::string to_upper(std::string_view s) {
   return u;
 }
 
-std::optional<uint64_t> parse_number(std::string_view s, uint64_t max) {
-  uint64_t n = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
-  if (s.empty() || s[0] < '0' || s[0] > '9' || ec != std::errc() || p != s.data() + s.size() || n > max)
-    return std::nullopt;
-  return n;
-}
-
 bool Arg::is(std::string_view u) const { return kind == Kind::atom && iequal(text, u); }
 
 std::optional<std::string> parse_command(std::string_view wire, Command& out) {

@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "digits.h"
+
 namespace gannet::imap {
 
 // Parenthesised lists nest at most this deep (a FETCH of a nested
@@ -58,9 +60,6 @@ std::string set_text(std::vector<uint32_t> numbers);
 bool in_set(const std::vector<Range>& set, uint32_t n, uint32_t star);
 
 std::string to_upper(std::string_view s);  // ASCII letters only
-// Digits only, at most max: sizes, MODSEQs, partial ranges. nullopt for
-// anything else, an empty string or an overflow.
-std::optional<uint64_t> parse_number(std::string_view s, uint64_t max = UINT64_MAX);
 
 // A string as a response writes it: quoted if it can be, else a literal.
 std::string astring(std::string_view s);

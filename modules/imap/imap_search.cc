@@ -22,7 +22,7 @@ std::optional<int64_t> parse_day(std::string_view s) {
   int month = -1;
   for (int i = 0; i < 12; i++)
     if (iequals(s.substr(d1 + 1, 3), months[i])) month = i + 1;
-  auto d = parse_number(s.substr(0, d1), 31), y = parse_number(s.substr(d2 + 1), 9999);
+  auto d = parse_digits(s.substr(0, d1), 31), y = parse_digits(s.substr(d2 + 1), 9999);
   if (!d || !y || month < 0 || *d < 1 || *y < 1) return std::nullopt;
   int64_t day = static_cast<int64_t>(*d), year = static_cast<int64_t>(*y);
   // Days from civil (Howard Hinnant's algorithm).
@@ -157,7 +157,7 @@ class Parser {
     if (name == "LARGER" || name == "SMALLER") {
       k.kind = name == "LARGER" ? SearchKey::larger : SearchKey::smaller;
       std::string n;
-      auto v = string_arg(n) ? parse_number(n) : std::nullopt;
+      auto v = string_arg(n) ? parse_digits(n) : std::nullopt;
       if (!v) return name + " needs a number";
       k.number = *v;
       return std::nullopt;
@@ -168,7 +168,7 @@ class Parser {
       k.kind = SearchKey::modseq;
       if (pos + 2 < args.size() && args[pos].kind == Arg::Kind::string) pos += 2;
       std::string n;
-      auto v = string_arg(n) ? parse_number(n) : std::nullopt;
+      auto v = string_arg(n) ? parse_digits(n) : std::nullopt;
       if (!v) return "MODSEQ needs a number";
       k.number = *v;
       return std::nullopt;

@@ -19,7 +19,7 @@ void ImapSession::cmd_store(const Command& c) {
   std::optional<uint64_t> unchangedsince;  // RFC 7162 3.1.3
   if (args.size() == 4 && args[1].kind == Arg::Kind::list) {
     const auto& m = args[1].items;
-    if (m.size() != 2 || !m[0].is("UNCHANGEDSINCE") || !(unchangedsince = parse_number(m[1].text)))
+    if (m.size() != 2 || !m[0].is("UNCHANGEDSINCE") || !(unchangedsince = parse_digits(m[1].text)))
       return tagged(c, "BAD Invalid STORE modifier");
     condstore_ = true;
     args.erase(args.begin() + 1);

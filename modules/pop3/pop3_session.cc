@@ -6,6 +6,7 @@
 
 #include <cstdio>
 
+#include "digits.h"
 #include "log.h"
 #include "store/store_module.h"
 #include "worker.h"
@@ -16,10 +17,7 @@ namespace {
 
 constexpr uint64_t kChunk = 256 << 10;  // a RETR's octets per read of the store
 
-std::optional<uint64_t> number(const std::string& s) {
-  if (s.empty() || s.size() > 9 || s.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
-  return std::stoull(s);
-}
+std::optional<uint64_t> number(std::string_view s) { return parse_digits(s, 999'999'999); }
 
 }  // namespace
 
