@@ -65,15 +65,8 @@ void verify_work(uv_work_t* req) {
     auto& sig = std::get<Signature>(c.parsed);
     auto id = std::make_pair(sig.body_canon, sig.length.value_or(UINT64_MAX));
     if (!hashes.count(id)) {
-      BodyHasher h(sig.body_canon, sig.length);
-      std::string chunk;
-      for (uint64_t off = job->body_at + 2; off < m.size(); off += chunk.size()) {
-        chunk.resize(std::min<uint64_t>(m.size() - off, 256 << 10));
-        if (!m.read(off, chunk.size(), chunk.data())) break;
-        h.update(chunk);
-      }
-      auto d = h.finish();
-      hashes[id] = std::string(reinterpret_cast<const char*>(d.data()), d.size());
+      auto d = hash_body(m, job->body_at, sig.body_canon, sig.length);
+      hashes[id] = d ? std::string(reinterpret_cast<const char*>(d->data()), d->size()) : std::string();
     }
     std::string_view raw = c.field;
     HeaderField field{raw.substr(0, raw.find(':')), raw};

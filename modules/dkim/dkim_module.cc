@@ -191,17 +191,12 @@ void sign_work(uv_work_t* req) {
   if (!m.read(0, job->body_at, head.data())) return;
   auto fields = dkim::split_header(head);
   // One digest a body canonicalization the keys use.
-  std::map<Canon, std::array<uint8_t, SHA256_DIGEST_LENGTH>> hashes;
+  std::map<Canon, dkim::Digest> hashes;
   for (auto& p : job->params) {
     if (hashes.count(p.body)) continue;
-    dkim::BodyHasher h(p.body);
-    std::string chunk;
-    for (uint64_t off = job->body_at + 2; off < m.size(); off += chunk.size()) {
-      chunk.resize(std::min<uint64_t>(m.size() - off, 256 << 10));
-      if (!m.read(off, chunk.size(), chunk.data())) return;
-      h.update(chunk);
-    }
-    hashes[p.body] = h.finish();
+    auto digest = dkim::hash_body(m, job->body_at, p.body, std::nullopt);
+    if (!digest) return;
+    hashes[p.body] = *digest;
   }
   for (auto& p : job->params) {
     p.names = dkim::names_to_sign(fields, kSign, kOversign);
