@@ -3,30 +3,19 @@
 #include <cctype>
 #include <cstring>
 
+#include "mail/lexer.h"
+
 namespace gannet::dkim {
 
 namespace {
 
 bool is_wsp(char c) { return c == ' ' || c == '\t'; }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 // RFC 5322 2.2: printable US-ASCII but the colon.
 bool valid_name(std::string_view n) {
   if (n.empty()) return false;
   for (unsigned char c : n)
     if (c < 33 || c > 126) return false;
-  return true;
-}
-
-bool same_name(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); i++)
-    if (tolower(static_cast<unsigned char>(a[i])) != tolower(static_cast<unsigned char>(b[i]))) return false;
   return true;
 }
 
@@ -86,7 +75,7 @@ std::vector<HeaderField> split_header(std::string_view block) {
 
 std::string canon_header(const HeaderField& f, Canon c) {
   if (c == Canon::simple) return std::string(f.raw) + "\r\n";
-  std::string out = lower(f.name);
+  std::string out = mail::to_lower(f.name);
   out += ':';
   std::string_view v = f.raw.substr(f.raw.find(':') + 1);
   bool wsp = false, started = false;
@@ -115,7 +104,7 @@ std::vector<std::optional<HeaderField>> select_headers(const std::vector<HeaderF
   for (const auto& name : names) {
     std::optional<HeaderField> pick;
     for (size_t i = fields.size(); i-- > 0;)
-      if (!used[i] && same_name(fields[i].name, name)) {
+      if (!used[i] && mail::iequals(fields[i].name, name)) {
         used[i] = true;
         pick = fields[i];
         break;

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "base64.h"
+#include "mail/lexer.h"
 
 namespace gannet::dkim {
 
@@ -23,12 +24,6 @@ std::string fold(std::string_view s, size_t width = 72) {
     if (at) out += "\r\n\t ";
     out.append(s.substr(at, width));
   }
-  return out;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
   return out;
 }
 
@@ -65,7 +60,7 @@ std::vector<std::string> names_to_sign(const std::vector<HeaderField>& fields, c
                                        const std::vector<std::string>& oversign) {
   std::vector<std::string> out;
   for (const auto& name : sign) {
-    size_t n = std::count_if(fields.begin(), fields.end(), [&](const HeaderField& f) { return lower(f.name) == name; });
+    size_t n = std::count_if(fields.begin(), fields.end(), [&](const HeaderField& f) { return mail::iequals(f.name, name); });
     if (std::find(oversign.begin(), oversign.end(), name) != oversign.end()) n++;
     out.insert(out.end(), n, name);
   }

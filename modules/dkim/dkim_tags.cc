@@ -5,6 +5,7 @@
 
 #include "base64.h"
 #include "digits.h"
+#include "mail/lexer.h"
 
 namespace gannet::dkim {
 
@@ -22,12 +23,6 @@ std::string without_fws(std::string_view s) {
   std::string out;
   for (char c : s)
     if (!is_fws(c)) out += c;
-  return out;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
   return out;
 }
 
@@ -54,7 +49,7 @@ std::optional<int64_t> number(std::string_view s) {
 
 // "a:b:c" (whitespace removed, lower-cased) as its parts.
 std::vector<std::string> colon_list(std::string_view text) {
-  std::string all = lower(without_fws(text));
+  std::string all = mail::to_lower(without_fws(text));
   std::vector<std::string> out;
   for (size_t at = 0;;) {
     size_t colon = all.find(':', at);
@@ -107,13 +102,13 @@ std::variant<Signature, std::string> parse_signature(std::string_view value) {
     if (!find_tag(*tags, required)) return "no " + std::string(required) + "= tag";
   if (*find_tag(*tags, "v") != "1") return std::string("version is not 1");
   Signature s;
-  std::string a = lower(*find_tag(*tags, "a"));
+  std::string a = mail::to_lower(*find_tag(*tags, "a"));
   if (a == "rsa-sha256") s.algorithm = Algorithm::rsa_sha256;
   else if (a == "ed25519-sha256") s.algorithm = Algorithm::ed25519_sha256;
   else return "unknown algorithm " + a;
-  s.domain = lower(*find_tag(*tags, "d"));
+  s.domain = mail::to_lower(*find_tag(*tags, "d"));
   if (!valid_domain(s.domain)) return std::string("d= is not a domain");
-  s.selector = lower(without_fws(*find_tag(*tags, "s")));
+  s.selector = mail::to_lower(without_fws(*find_tag(*tags, "s")));
   if (s.selector.empty()) return std::string("empty s=");
   s.headers = colon_list(*find_tag(*tags, "h"));
   for (auto& n : s.headers)
@@ -122,7 +117,7 @@ std::variant<Signature, std::string> parse_signature(std::string_view value) {
   for (auto& n : s.headers) signs_from |= n == "from";
   if (!signs_from) return std::string("h= does not sign From");
   if (auto c = find_tag(*tags, "c")) {
-    auto canon = parse_canon(lower(*c));
+    auto canon = parse_canon(mail::to_lower(*c));
     if (!canon) return "unknown canonicalization " + *c;
     s.header_canon = canon->first;
     s.body_canon = canon->second;
@@ -134,13 +129,13 @@ std::variant<Signature, std::string> parse_signature(std::string_view value) {
   s.body_hash = *bh;
   s.signature = *b;
   s.b_text = without_fws(*find_tag(*tags, "b"));
-  if (auto q = find_tag(*tags, "q"); q && lower(without_fws(*q)).find("dns/txt") == std::string::npos)
+  if (auto q = find_tag(*tags, "q"); q && mail::to_lower(without_fws(*q)).find("dns/txt") == std::string::npos)
     return std::string("q= does not offer dns/txt");
   s.auid = "@" + s.domain;
   if (auto i = find_tag(*tags, "i")) {
     s.auid = *i;
     size_t at = i->rfind('@');
-    std::string idomain = at == std::string::npos ? "" : lower(i->substr(at + 1));
+    std::string idomain = at == std::string::npos ? "" : mail::to_lower(i->substr(at + 1));
     if (idomain != s.domain && !idomain.ends_with("." + s.domain)) return std::string("i= is not within d=");
   }
   if (auto l = find_tag(*tags, "l")) {
@@ -169,7 +164,7 @@ std::variant<KeyRecord, std::string> parse_key_record(std::string_view txt) {
   auto key = decode64(*p);
   if (!key) return std::string("the key record's p= is not base64");
   k.public_key = *key;
-  if (auto kt = find_tag(*tags, "k")) k.key_type = lower(*kt);
+  if (auto kt = find_tag(*tags, "k")) k.key_type = mail::to_lower(*kt);
   if (auto t = find_tag(*tags, "t")) {
     for (auto& flag : colon_list(*t)) {
       k.testing |= flag == "y";
